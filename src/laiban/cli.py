@@ -1,0 +1,276 @@
+"""The `laiban` command: serve, demo, db, users, fetch. `laiban COMMAND --help` explains each."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import errno
+import getpass
+import logging
+import socket
+import sys
+import time
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy import Engine, select
+
+from laiban import __version__
+from laiban.config import ConfigError, Settings
+from laiban.model.preschool import DEFAULT_TIMEZONE, Role
+from laiban.store import accounts
+from laiban.store.db import StoreError, make_engine, migrate, session_factory, transaction
+from laiban.store.preschools import preschool_by_slug
+from laiban.store.tables import Organisation, User
+
+log = logging.getLogger("laiban")
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is one sentence for the person at the terminal."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.load(config_file=args.config)
+    if getattr(args, "host", None):
+        settings = replace(settings, host=args.host)
+    if getattr(args, "port", None):
+        settings = replace(settings, port=args.port)
+    return settings.prepare()
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number between 1 and 65535, not {text!r}")
+    return int(text)
+
+
+def _database(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return engine
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)).date()
+
+
+def _print_demo(engine: Engine) -> None:
+    from laiban.demo import ensure_demo
+
+    with transaction(session_factory(engine)) as session:
+        result = ensure_demo(session, _today())
+    verb = "Created" if result.created else "Refreshed"
+    print(f"{verb} the demo preschool Solrosen (/admin/p/solrosen/settings).")
+    print(f"Demo admin: {result.admin_email}  password: {result.admin_password}")
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from laiban.web.app import create_app
+
+    started = time.perf_counter()
+    settings = _settings(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    listener = _listen(settings.host, settings.port)
+    engine = _database(settings)
+    if args.demo:
+        _print_demo(engine)
+    app = create_app(settings, engine)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True))
+    print(
+        f"Laiban {__version__} serves http://{settings.host}:{settings.port}/admin "
+        f"(ready in {time.perf_counter() - started:.2f} s)",
+        flush=True,
+    )
+    server.run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the port before anything else so that a second server fails at once with a clear sentence."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"Port {port} on {host} is already in use (is another Laiban running?); "
+                "stop it or set LAIBAN_PORT."
+            ) from exc
+        raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    _print_demo(_database(_settings(args)))
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _database(settings)
+    print("The database is up to date.")
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Same again: ") != password:
+            raise CommandError("The two passwords differ; nothing was changed.")
+    problem = accounts.password_problem(password)
+    if problem:
+        raise CommandError(problem)
+    return password
+
+
+def cmd_users_add(args: argparse.Namespace) -> None:
+    engine = _database(_settings(args))
+    with transaction(session_factory(engine)) as session:
+        preschool = preschool_by_slug(session, args.preschool) if args.preschool else None
+        if args.preschool and preschool is None:
+            raise CommandError(f"There is no preschool with the short name {args.preschool!r}.")
+        if preschool is not None:
+            organisation_id = preschool.organisation_id
+        else:
+            organisations = session.scalars(select(Organisation.id)).all()
+            if len(organisations) != 1:
+                raise CommandError(
+                    "Name the user's preschool with --preschool (there is not exactly one "
+                    "organisation), or run the first-time setup at /admin/setup."
+                )
+            organisation_id = organisations[0]
+        if not args.org_admin and preschool is None:
+            raise CommandError(
+                "Give --preschool SLUG (with --role) or --org-admin, or the user can see nothing."
+            )
+        try:
+            user = accounts.create_user(
+                session,
+                organisation_id=organisation_id,
+                email=args.email,
+                name=args.name,
+                password=_read_password(args),
+                is_org_admin=args.org_admin,
+                roles={preschool.id: Role(args.role)} if preschool else {},
+            )
+        except accounts.AccountError as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"Added {user.email}.")
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> None:
+    engine = _database(_settings(args))
+    with transaction(session_factory(engine)) as session:
+        user = session.scalar(select(User).where(User.email == accounts.normalise_email(args.email)))
+        if user is None:
+            raise CommandError(f"There is no user with the e-mail address {args.email!r}.")
+        accounts.set_password(session, user, _read_password(args))
+        print(f"Changed the password of {user.email}; their sessions were ended.")
+
+
+def cmd_fetch(args: argparse.Namespace) -> None:
+    from laiban.jobs import run_all_once
+
+    engine = _database(_settings(args))
+    for line in run_all_once(engine):
+        print(line)
+
+
+# --- argument parsing ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="laiban",
+        description="Laiban, a digital assistant for preschools. Settings come from LAIBAN_* variables "
+        "and an optional TOML file.",
+    )
+    parser.add_argument("--version", action="version", version=f"laiban {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="a TOML settings file (or set LAIBAN_CONFIG)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the web server (migrates the database first)",
+        description="Run the Laiban web server: kiosk, admin and API.",
+    )
+    serve.add_argument("--host", help="address to listen on (default LAIBAN_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default LAIBAN_PORT or 8000)")
+    serve.add_argument("--demo", action="store_true", help="create or refresh the demo preschool first")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = commands.add_parser(
+        "demo",
+        help="create or refresh the demo preschool Solrosen",
+        description="Create or refresh the demo preschool Solrosen and print its "
+        "admin's new password. Safe to run again.",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", help="apply all migrations", description="Bring the database schema up to date."
+    )
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    users = commands.add_parser("users", help="staff accounts", description="Manage staff accounts.")
+    user_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = user_commands.add_parser("add", help="add a staff member", description="Add a staff member.")
+    add.add_argument("email")
+    add.add_argument("--name", required=True, help="the name shown in the admin")
+    add.add_argument("--preschool", metavar="SLUG", help="the preschool the user works at")
+    add.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.PEDAGOGUE.value,
+        help="role at that preschool (default pedagogue)",
+    )
+    add.add_argument("--org-admin", action="store_true", help="administrator of the whole organisation")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=cmd_users_add)
+    passwd = user_commands.add_parser(
+        "passwd",
+        help="set a staff member's password",
+        description="Set a new password; the user's sessions end.",
+    )
+    passwd.add_argument("email")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    passwd.set_defaults(func=cmd_users_passwd)
+
+    fetch = commands.add_parser(
+        "fetch",
+        help="run every refresh job once (forecasts, menus, …)",
+        description="Run every refresh job once and print what each did.",
+    )
+    fetch.set_defaults(func=cmd_fetch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ConfigError, StoreError, CommandError) as exc:
+        print(f"laiban: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Domain types and vocabularies. Imports nothing else of Laiban's."""

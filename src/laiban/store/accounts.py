@@ -1,0 +1,290 @@
+"""Staff accounts, sign-in sessions, throttling and kiosk devices.
+
+Secrets (passwords, session tokens, device tokens, pairing codes) are never stored as given:
+passwords as argon2 hashes, random tokens as SHA-256 (they are long and random, so a fast hash is enough).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from laiban.model.preschool import Role
+from laiban.store.tables import Device, LoginFailure, LoginSession, Membership, Preschool, User, utcnow
+
+_hasher = PasswordHasher()
+# Compared against when the e-mail is unknown, so that both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password, only for constant timing")
+
+MIN_PASSWORD_LENGTH = 10
+PAIRING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on a tablet
+PAIRING_CODE_LENGTH = 8
+PAIRING_VALID_FOR = dt.timedelta(hours=24)
+
+
+class AccountError(ValueError):
+    """Bad input for an account operation; the message is a sentence for the person."""
+
+
+class TooManyAttempts(Exception):
+    """Too many failed attempts from this address or for this account; try again later."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password cannot be used, in Swedish, or None when it can."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken."
+    if len(password) > 1000:
+        return "Lösenordet är för långt."
+    return None
+
+
+def hash_password(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session,
+    *,
+    organisation_id: int,
+    email: str,
+    name: str,
+    password: str,
+    is_org_admin: bool = False,
+    roles: dict[int, Role] | None = None,
+) -> User:
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254 or " " in email:
+        raise AccountError("Ange en giltig e-postadress.")
+    if not name.strip():
+        raise AccountError("Ange ett namn.")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError("Det finns redan en användare med den e-postadressen.")
+    user = User(
+        organisation_id=organisation_id,
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        is_org_admin=is_org_admin,
+    )
+    session.add(user)
+    session.flush()
+    set_roles(session, user, roles or {})
+    return user
+
+
+def set_roles(session: Session, user: User, roles: dict[int, Role]) -> None:
+    """Replace the user's per-preschool roles; preschools must belong to the user's organisation."""
+    if roles:
+        found = session.scalars(
+            select(Preschool.id).where(
+                Preschool.id.in_(roles), Preschool.organisation_id == user.organisation_id
+            )
+        ).all()
+        if len(found) != len(roles):
+            raise AccountError("En förskola hör inte till organisationen.")
+    session.execute(delete(Membership).where(Membership.user_id == user.id))
+    for preschool_id, role in roles.items():
+        session.add(Membership(user_id=user.id, preschool_id=preschool_id, role=Role(role).value))
+    session.flush()
+    session.expire(user, ["memberships"])
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    end_all_sessions(session, user)  # a new password signs the user out everywhere
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+def check_throttle(session: Session, keys: list[str], max_failures: int, window: dt.timedelta) -> None:
+    since = utcnow() - window
+    for key in keys:
+        count = session.scalar(select(func.count()).where(LoginFailure.key == key, LoginFailure.at >= since))
+        if (count or 0) >= max_failures:
+            raise TooManyAttempts()
+
+
+def record_failure(session: Session, keys: list[str]) -> None:
+    # Failures older than a day never count again (windows are minutes); drop them as we go.
+    session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - dt.timedelta(days=1)))
+    for key in keys:
+        session.add(LoginFailure(key=key))
+    session.flush()
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    client: str,
+    max_failures: int,
+    window: dt.timedelta,
+) -> User | None:
+    """The active user with this e-mail and password, or None. Raises TooManyAttempts when throttled.
+
+    Failures count per account and per client address, so one address cannot guess many accounts and
+    many addresses cannot guess one account.
+    """
+    email = normalise_email(email)
+    keys = [f"login-email:{email}", f"login-client:{client}"]
+    check_throttle(session, keys, max_failures, window)
+    user = session.scalar(select(User).where(User.email == email))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        record_failure(session, keys)
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    session.execute(delete(LoginFailure).where(LoginFailure.key == keys[0]))
+    return user
+
+
+def start_session(session: Session, user: User, hours: int) -> str:
+    """A fresh random session token (a new one at every sign-in: no session fixation)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        LoginSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
+    session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
+    return token
+
+
+def user_for_session(session: Session, token: str) -> User | None:
+    row = session.get(LoginSession, token_hash(token))
+    if row is None or row.expires_at <= utcnow() or not row.user.active:
+        return None
+    return row.user
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+
+
+# --- what a user may do ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """A signed-in user's reach: the preschools they may see and their role at each."""
+
+    user_id: int
+    organisation_id: int
+    is_org_admin: bool
+    roles: dict[int, Role]
+
+    def role_at(self, preschool: Preschool) -> Role | None:
+        if preschool.organisation_id != self.organisation_id:
+            return None
+        if self.is_org_admin:
+            return Role.ADMIN
+        return self.roles.get(preschool.id)
+
+
+def access_for(user: User) -> Access:
+    return Access(
+        user_id=user.id,
+        organisation_id=user.organisation_id,
+        is_org_admin=user.is_org_admin,
+        roles={m.preschool_id: Role(m.role) for m in user.memberships},
+    )
+
+
+def visible_preschools(session: Session, access: Access) -> list[Preschool]:
+    query = select(Preschool).where(Preschool.organisation_id == access.organisation_id)
+    if not access.is_org_admin:
+        query = query.where(Preschool.id.in_(access.roles))
+    return list(session.scalars(query.order_by(Preschool.name)))
+
+
+# --- kiosk devices --------------------------------------------------------------------------------
+
+
+def create_device(session: Session, preschool: Preschool, name: str) -> tuple[Device, str]:
+    """A new, not yet paired device and its one-time pairing code (shown once, stored hashed)."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AccountError("Ge surfplattan ett namn (högst 100 tecken), till exempel ”Hallen”.")
+    code = "".join(secrets.choice(PAIRING_CODE_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
+    device = Device(
+        preschool_id=preschool.id,
+        name=name,
+        pairing_code_hash=token_hash(code),
+        pairing_expires_at=utcnow() + PAIRING_VALID_FOR,
+    )
+    session.add(device)
+    session.flush()
+    return device, code
+
+
+def normalise_pairing_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def pair_device(session: Session, code: str) -> tuple[Device, str] | None:
+    """Exchange a valid pairing code for the device's long-lived token; the code works once."""
+    device = session.scalar(
+        select(Device).where(Device.pairing_code_hash == token_hash(normalise_pairing_code(code)))
+    )
+    now = utcnow()
+    if (
+        device is None
+        or device.revoked_at
+        or not device.pairing_expires_at
+        or device.pairing_expires_at < now
+    ):
+        return None
+    token = secrets.token_urlsafe(32)
+    device.token_hash = token_hash(token)
+    device.pairing_code_hash = None
+    device.pairing_expires_at = None
+    device.paired_at = now
+    return device, token
+
+
+def device_for_token(session: Session, token: str) -> Device | None:
+    device = session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+    if device is None or device.revoked_at is not None:
+        return None
+    now = utcnow()
+    # Written at most every few minutes: a kiosk polls often and this is not worth a write each time.
+    if device.last_seen_at is None or now - device.last_seen_at > dt.timedelta(minutes=5):
+        device.last_seen_at = now
+    return device
+
+
+def revoke_device(device: Device) -> None:
+    device.revoked_at = utcnow()
+    device.token_hash = None
+    device.pairing_code_hash = None

@@ -1,0 +1,234 @@
+"""The database tables (SQLAlchemy 2 typed ORM). Schema changes go through Alembic migrations.
+
+Tenancy: organisation → preschool → group → child. Every row of personal data carries its
+preschool_id so that every query can be scoped by it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as UTC and always gives aware UTC datetimes back (SQLite has no zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; Laiban uses aware datetimes only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Organisation(Base):
+    """A municipality or a preschool company: owns preschools and staff accounts."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    preschools: Mapped[list[Preschool]] = relationship(back_populates="organisation")
+
+
+class Preschool(Base):
+    __tablename__ = "preschools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    address: Mapped[str] = mapped_column(String(300), default="")
+    modules: Mapped[list[str]] = mapped_column(default=list)
+    languages: Mapped[list[str]] = mapped_column(default=lambda: ["sv"])
+    day_starts_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(6, 30))
+    day_ends_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(17, 30))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="preschools")
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="preschool", order_by="Group.name", cascade="all, delete-orphan"
+    )
+
+
+class Group(Base):
+    """An avdelning: the children who share a room and a cloakroom."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("preschool_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    preschool: Mapped[Preschool] = relationship(back_populates="groups")
+
+
+class User(Base):
+    """A staff member. Org admins administer every preschool of their organisation."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_org_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class Membership(Base):
+    """A user's role at one preschool."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(
+        ForeignKey("preschools.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    preschool: Mapped[Preschool] = relationship()
+
+
+class LoginSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """One failed sign-in, kept for the throttling window (by e-mail and by client address)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Device(Base):
+    """A kiosk tablet of one preschool. Pairs once with a short code, then uses a long token."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pairing_expires_at: Mapped[dt.datetime | None]
+    paired_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    preschool: Mapped[Preschool] = relationship()
+
+
+class Child(Base):
+    """A child as Laiban needs to know them: a first name and a picture they recognise. Nothing more."""
+
+    __tablename__ = "children"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    first_name: Mapped[str] = mapped_column(String(100))
+    avatar: Mapped[str] = mapped_column(String(50), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ScheduleEvent(Base):
+    """A clock event of the day (breakfast, fruit, outdoor time, lunch, rest…).
+
+    weekday: 0 = Monday … 6 = Sunday, or None for every day; group_id None = the whole preschool.
+    """
+
+    __tablename__ = "schedule_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    weekday: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[dt.time] = mapped_column(Time)
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(100))
+
+
+class MenuItem(Base):
+    """One dish of one meal on one day. Hand-edited rows are never overwritten by a fetched menu."""
+
+    __tablename__ = "menu_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    meal: Mapped[str] = mapped_column(String(20), default="lunch")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    edited_by_staff: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,33 @@
+"""Rendering admin pages: Jinja2 with autoescaping, the CSRF token and the signed-in user in every page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from laiban.model.preschool import LANGUAGES, MODULES, ROLE_LABELS
+from laiban.web.security import csrf_token, remember_csrf_seed
+
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+templates.env.globals.update(MODULES=MODULES, LANGUAGES=LANGUAGES, ROLE_LABELS=ROLE_LABELS)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    page = {
+        "csrf_token": csrf_token(request),
+        "staff": getattr(request.state, "staff", None),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, page, status_code=status)
+    remember_csrf_seed(request, response)
+    return response
+
+
+def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "message": message}, status=status)

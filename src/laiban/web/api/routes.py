@@ -1,0 +1,161 @@
+"""The JSON API (`/api/v1`): kiosk devices with a bearer token, staff with their session cookie."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from laiban.store import accounts
+from laiban.store.db import transaction
+from laiban.store.tables import Preschool
+from laiban.web.errors import ApiError
+from laiban.web.security import CurrentDevice, CurrentStaff, Db, client_address, settings_of
+
+router = APIRouter(prefix="/api/v1", tags=["v1"])
+
+ERRORS = {
+    status: {
+        "description": description,
+        "content": {"application/json": {"example": {"error": {"code": code, "message": "…"}}}},
+    }
+    for status, code, description in (
+        (401, "unauthorized", "No or invalid credentials"),
+        (404, "not_found", "Not found, or not yours"),
+        (422, "invalid_request", "Invalid parameters"),
+    )
+}
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+
+
+class PreschoolOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    latitude: float | None
+    longitude: float | None
+    address: str
+    modules: list[str]
+    languages: list[str]
+    day_starts_at: dt.time
+    day_ends_at: dt.time
+    groups: list[GroupOut]
+
+    @classmethod
+    def of(cls, preschool: Preschool) -> PreschoolOut:
+        return cls(
+            id=preschool.id,
+            slug=preschool.slug,
+            name=preschool.name,
+            timezone=preschool.timezone,
+            latitude=preschool.latitude,
+            longitude=preschool.longitude,
+            address=preschool.address,
+            modules=preschool.modules,
+            languages=preschool.languages,
+            day_starts_at=preschool.day_starts_at,
+            day_ends_at=preschool.day_ends_at,
+            groups=[GroupOut(id=group.id, name=group.name) for group in preschool.groups],
+        )
+
+
+class PreschoolPage(BaseModel):
+    items: list[PreschoolOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class PairRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="The pairing code shown in the admin.")
+
+
+class DeviceOut(BaseModel):
+    id: int
+    name: str
+
+
+class PairResponse(BaseModel):
+    token: str = Field(description="The device token: send it as `Authorization: Bearer …`. Shown once.")
+    device: DeviceOut
+    preschool: PreschoolOut
+
+
+class KioskOut(BaseModel):
+    device: DeviceOut
+    preschool: PreschoolOut
+
+
+@router.post(
+    "/devices/pair",
+    summary="Pair a kiosk: exchange the one-time code for a device token",
+    responses={
+        400: ERRORS[401] | {"description": "Unknown or expired code"},
+        429: {"description": "Too many tries"},
+    },
+)
+def pair_device(body: PairRequest, request: Request, db: Db) -> PairResponse:
+    settings = settings_of(request)
+    window = dt.timedelta(minutes=settings.login_window_minutes)
+    keys = [f"pair-client:{client_address(request)}"]
+    try:
+        accounts.check_throttle(db, keys, settings.login_max_failures * 2, window)
+    except accounts.TooManyAttempts as exc:
+        raise ApiError(429, "Too many wrong pairing codes; wait a while and try again.") from exc
+    paired = accounts.pair_device(db, body.code)
+    if paired is None:
+        with transaction(request.app.state.sessions) as own:  # kept although this request fails
+            accounts.record_failure(own, keys)
+        raise ApiError(
+            400,
+            "The pairing code is unknown, used or expired; create a new one in the admin.",
+            code="invalid_pairing_code",
+        )
+    device, token = paired
+    return PairResponse(
+        token=token,
+        device=DeviceOut(id=device.id, name=device.name),
+        preschool=PreschoolOut.of(device.preschool),
+    )
+
+
+@router.get("/kiosk", summary="The paired kiosk's device and preschool", responses={401: ERRORS[401]})
+def kiosk(device: CurrentDevice) -> KioskOut:
+    return KioskOut(
+        device=DeviceOut(id=device.id, name=device.name), preschool=PreschoolOut.of(device.preschool)
+    )
+
+
+@router.get(
+    "/preschools", summary="The preschools the signed-in staff member may see", responses={401: ERRORS[401]}
+)
+def list_preschools(
+    staff: CurrentStaff,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PreschoolPage:
+    visible = select(Preschool).where(Preschool.organisation_id == staff.access.organisation_id)
+    if not staff.access.is_org_admin:
+        visible = visible.where(Preschool.id.in_(staff.access.roles))
+    total = db.scalar(select(func.count()).select_from(visible.subquery())) or 0
+    rows = db.scalars(visible.order_by(Preschool.name, Preschool.id).limit(limit).offset(offset))
+    return PreschoolPage(items=[PreschoolOut.of(p) for p in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/preschools/{preschool_id}", summary="One preschool", responses={401: ERRORS[401], 404: ERRORS[404]}
+)
+def get_preschool(preschool_id: int, staff: CurrentStaff, db: Db) -> PreschoolOut:
+    preschool = db.get(Preschool, preschool_id)
+    if preschool is None or staff.role_at(preschool) is None:
+        raise ApiError(404, "There is no such preschool.")
+    return PreschoolOut.of(preschool)

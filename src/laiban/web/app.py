@@ -1,0 +1,78 @@
+"""The FastAPI application: API under /api/v1, admin under /admin, kiosk under /kiosk."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from laiban import __version__
+from laiban.config import Settings
+from laiban.store.db import check, make_engine, session_factory
+from laiban.web import errors
+
+STATIC = Path(__file__).with_name("static")
+
+# No inline scripts or styles anywhere; every asset is served by Laiban itself (works offline).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The app for these settings. The schema must already be migrated (`laiban serve` does it)."""
+    from laiban.web.admin.routes import router as admin_router
+    from laiban.web.api.routes import router as api_router
+    from laiban.web.kiosk import router as kiosk_router
+
+    app = FastAPI(
+        title="Laiban",
+        version=__version__,
+        description="The kiosk and staff API of Laiban, a digital assistant for preschools.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.sessions = session_factory(app.state.engine)
+    errors.install(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz", tags=["health"], summary="Is the server up and the database reachable?")
+    def healthz() -> JSONResponse:
+        problem = check(app.state.engine)
+        if problem:
+            return JSONResponse({"status": "unavailable", "reason": f"database: {problem}"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> FileResponse:
+        return FileResponse(STATIC / "api-docs.html")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/admin", status_code=303)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api_router)
+    app.include_router(admin_router)
+    app.include_router(kiosk_router)
+    return app

@@ -1,0 +1,171 @@
+"""Who is asking: the database session per request, staff sessions, CSRF, and kiosk device tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from laiban.config import Settings
+from laiban.model.preschool import Role
+from laiban.store import accounts
+from laiban.store.db import transaction
+from laiban.store.preschools import preschool_by_slug
+from laiban.store.tables import Device, Preschool, User
+from laiban.web.errors import ApiError, LoginRequired
+
+SESSION_COOKIE = "laiban_session"
+CSRF_SEED_COOKIE = "laiban_csrf"  # ties the CSRF token of signed-out forms (setup, login) to the browser
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent (see `Db`)."""
+    with transaction(request.app.state.sessions) as session:
+        yield session
+
+
+# scope="function": the commit happens before the response leaves, so an answered write is stored.
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- staff sessions ------------------------------------------------------------------------------
+
+
+@dataclass
+class Staff:
+    user: User
+    access: accounts.Access
+
+    def role_at(self, preschool: Preschool) -> Role | None:
+        return self.access.role_at(preschool)
+
+
+def optional_staff(request: Request, db: Db) -> Staff | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    user = accounts.user_for_session(db, token) if token else None
+    staff = Staff(user, accounts.access_for(user)) if user else None
+    request.state.staff = staff
+    return staff
+
+
+def require_staff(request: Request, staff: Annotated[Staff | None, Depends(optional_staff)]) -> Staff:
+    if staff is None:
+        if request.url.path.startswith("/admin"):
+            raise LoginRequired()
+        raise ApiError(401, "Sign in first.")
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(require_staff)]
+
+
+def require_org_admin(staff: CurrentStaff) -> Staff:
+    if not staff.access.is_org_admin:
+        raise ApiError(403, "Only the organisation's administrators may do this.")
+    return staff
+
+
+OrgAdmin = Annotated[Staff, Depends(require_org_admin)]
+
+
+def preschool_for_staff(db: Session, staff: Staff, slug: str, *, need: Role = Role.PEDAGOGUE) -> Preschool:
+    """The preschool if the user may see it: 404 outside their organisation, 403 without the role."""
+    preschool = preschool_by_slug(db, slug)
+    if preschool is None or preschool.organisation_id != staff.access.organisation_id:
+        raise ApiError(404, "There is no such preschool.")
+    role = staff.role_at(preschool)
+    if role is None or (need is Role.ADMIN and role is not Role.ADMIN):
+        raise ApiError(403, "You do not have that role at this preschool.")
+    return preschool
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    settings = settings_of(request)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies or request.url.scheme == "https",
+        path="/",
+    )
+
+
+# --- CSRF ----------------------------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """The token forms must send back: an HMAC of the session (or, signed out, of a seed cookie)."""
+    basis = request.cookies.get(SESSION_COOKIE) or request.cookies.get(CSRF_SEED_COOKIE)
+    if not basis:
+        basis = getattr(request.state, "new_csrf_seed", None) or secrets.token_urlsafe(24)
+        request.state.new_csrf_seed = basis  # set as a cookie by `remember_csrf_seed`
+    key = settings_of(request).secret_key.encode()
+    return hmac.new(key, b"csrf:" + basis.encode(), hashlib.sha256).hexdigest()
+
+
+def remember_csrf_seed(request: Request, response: Response) -> None:
+    seed = getattr(request.state, "new_csrf_seed", None)
+    if seed:
+        response.set_cookie(
+            CSRF_SEED_COOKIE,
+            seed,
+            httponly=True,
+            samesite="lax",
+            secure=settings_of(request).secure_cookies or request.url.scheme == "https",
+        )
+
+
+async def require_csrf(request: Request) -> None:
+    """Every state change from a browser must carry the page's CSRF token (form field or header)."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    has_basis = request.cookies.get(SESSION_COOKIE) or request.cookies.get(CSRF_SEED_COOKIE)
+    if not sent or not has_basis or not hmac.compare_digest(sent, csrf_token(request)):
+        raise ApiError(
+            403,
+            "The form has expired or did not come from Laiban; reload the page and try again.",
+            code="csrf_failed",
+        )
+
+
+CsrfChecked = Depends(require_csrf)
+
+
+# --- kiosk devices -------------------------------------------------------------------------------
+
+
+def require_device(request: Request, db: Db) -> Device:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "This needs a kiosk device token (Authorization: Bearer …).")
+    device = accounts.device_for_token(db, token.strip())
+    if device is None:
+        raise ApiError(401, "The device token is not valid or the device was removed; pair the kiosk again.")
+    return device
+
+
+CurrentDevice = Annotated[Device, Depends(require_device)]
