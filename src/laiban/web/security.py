@@ -17,7 +17,7 @@ from laiban.model.preschool import Role
 from laiban.store import accounts
 from laiban.store.db import transaction
 from laiban.store.preschools import preschool_by_slug
-from laiban.store.tables import Device, Preschool, User
+from laiban.store.tables import Device, Preschool
 from laiban.web.errors import ApiError, LoginRequired
 
 SESSION_COOKIE = "laiban_session"
@@ -47,9 +47,12 @@ def client_address(request: Request) -> str:
 # --- staff sessions ------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Staff:
-    user: User
+    """The signed-in staff member as plain values (usable even after the request's transaction ended)."""
+
+    user_id: int
+    name: str
     access: accounts.Access
 
     def role_at(self, preschool: Preschool) -> Role | None:
@@ -59,7 +62,7 @@ class Staff:
 def optional_staff(request: Request, db: Db) -> Staff | None:
     token = request.cookies.get(SESSION_COOKIE)
     user = accounts.user_for_session(db, token) if token else None
-    staff = Staff(user, accounts.access_for(user)) if user else None
+    staff = Staff(user.id, user.name, accounts.access_for(user)) if user else None
     request.state.staff = staff
     return staff
 

@@ -26,6 +26,7 @@ from laiban.store.preschools import (
 from laiban.store.tables import Device, Group, Organisation, Preschool, User
 from laiban.web.admin.render import render
 from laiban.web.errors import ApiError
+from laiban.web.params import RowId
 from laiban.web.security import (
     SESSION_COOKIE,
     CsrfChecked,
@@ -176,7 +177,7 @@ def account_form(request: Request, staff: CurrentStaff) -> Response:
 
 @router.post("/account", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def change_own_password(request: Request, db: Db, staff: CurrentStaff, form: Form) -> Response:
-    user = db.get_one(User, staff.user.id)
+    user = db.get_one(User, staff.user_id)
     error = None
     if (
         accounts.authenticate(
@@ -368,7 +369,7 @@ def create_device(request: Request, slug: str, db: Db, staff: CurrentStaff, form
 
 
 @router.post("/p/{slug}/devices/{device_id}/revoke", dependencies=[CsrfChecked])
-def revoke_device(slug: str, device_id: int, db: Db, staff: CurrentStaff) -> Response:
+def revoke_device(slug: str, device_id: RowId, db: Db, staff: CurrentStaff) -> Response:
     preschool = preschool_for_staff(db, staff, slug, need=Role.ADMIN)
     device = db.get(Device, device_id)
     if device is None or device.preschool_id != preschool.id:
@@ -446,7 +447,7 @@ def add_user(request: Request, db: Db, staff: OrgAdmin, form: Form) -> Response:
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
-def user_page(request: Request, user_id: int, db: Db, staff: OrgAdmin) -> Response:
+def user_page(request: Request, user_id: RowId, db: Db, staff: OrgAdmin) -> Response:
     user = _org_user(db, staff, user_id)
     return render(
         request,
@@ -461,7 +462,7 @@ def user_page(request: Request, user_id: int, db: Db, staff: OrgAdmin) -> Respon
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse, dependencies=[CsrfChecked])
-def save_user(request: Request, user_id: int, db: Db, staff: OrgAdmin, form: Form) -> Response:
+def save_user(request: Request, user_id: RowId, db: Db, staff: OrgAdmin, form: Form) -> Response:
     user = _org_user(db, staff, user_id)
     preschools = _org_preschools(db, staff)
     roles = _roles_from(form, preschools)
@@ -471,7 +472,7 @@ def save_user(request: Request, user_id: int, db: Db, staff: OrgAdmin, form: For
     active = form.get("active") == "on"
     if not name:
         error = "Ange ett namn."
-    elif user.id == staff.user.id and (not is_org_admin or not active):
+    elif user.id == staff.user_id and (not is_org_admin or not active):
         error = "Du kan inte ta bort din egen administratörsbehörighet eller stänga av dig själv."
     password = str(form.get("password", ""))
     if error is None and password:

@@ -13,6 +13,7 @@ from laiban.store import accounts
 from laiban.store.db import transaction
 from laiban.store.tables import Preschool
 from laiban.web.errors import ApiError
+from laiban.web.params import RowId
 from laiban.web.security import CurrentDevice, CurrentStaff, Db, client_address, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -154,7 +155,7 @@ def list_preschools(
 @router.get(
     "/preschools/{preschool_id}", summary="One preschool", responses={401: ERRORS[401], 404: ERRORS[404]}
 )
-def get_preschool(preschool_id: int, staff: CurrentStaff, db: Db) -> PreschoolOut:
+def get_preschool(preschool_id: RowId, staff: CurrentStaff, db: Db) -> PreschoolOut:
     preschool = db.get(Preschool, preschool_id)
     if preschool is None or staff.role_at(preschool) is None:
         raise ApiError(404, "There is no such preschool.")

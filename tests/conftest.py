@@ -1,0 +1,194 @@
+"""Shared fixtures. Every test that takes `settings`, `engine`, `client` or `world` runs twice: on SQLite
+and on a real PostgreSQL server (started by the suite, or given as LAIBAN_TEST_POSTGRES_URL).
+
+Without PostgreSQL binaries the PostgreSQL half is skipped, unless LAIBAN_TEST_REQUIRE_POSTGRES=1 (set
+by scripts/test and CI), which turns the absence into an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from laiban.config import Settings
+from laiban.store.db import make_engine, migrate, session_factory, transaction
+from laiban.web.app import create_app
+
+from .pg import TempPostgres, find_bin_dir
+from .world import World, build_world
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str | None]:
+    given = os.environ.get("LAIBAN_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("LAIBAN_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (LAIBAN_TEST_REQUIRE_POSTGRES=1) but initdb was not found.")
+        yield None
+        return
+    server = TempPostgres(bin_dir)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str | None) -> str | None:
+    """A database migrated once; each test gets a fresh copy of it (CREATE DATABASE … TEMPLATE)."""
+    if postgres_admin_url is None:
+        return None
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS laiban_template"))
+        connection.execute(text("CREATE DATABASE laiban_template"))
+    admin.dispose()
+    url = make_url(postgres_admin_url).set(database="laiban_template")
+    engine = make_engine(url.render_as_string(hide_password=False))
+    migrate(engine)
+    engine.dispose()
+    return "laiban_template"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "laiban.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(
+    backend: str,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_admin_url: str | None,
+    postgres_template: str | None,
+) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path / "laiban.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if postgres_admin_url is None:
+        pytest.skip("no PostgreSQL server for the tests (install postgresql or set LAIBAN_TEST_POSTGRES_URL)")
+    name = f"laiban_test_{os.getpid()}_{next(_counter)}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE {postgres_template}'))
+    yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url, secret_key=SECRET)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for arranging and checking data; commit what other connections must see."""
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session]) -> World:
+    with transaction(sessions) as session:
+        return build_world(session)
+
+
+@dataclass
+class Browser:
+    """A TestClient signed in as one staff member, with the CSRF token of its session."""
+
+    client: TestClient
+    csrf: str
+
+    def post(self, url: str, data: dict[str, object] | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+        return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, **kwargs)
+
+    def get(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        return self.client.get(url, **kwargs)
+
+
+def csrf_from(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def sign_in(client: TestClient, email: str, password: str) -> Browser:
+    page = client.get("/admin/login")
+    response = client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_from(page.text), "email": email, "password": password},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return Browser(client, csrf_from(client.get("/admin/account").text))
+
+
+@pytest.fixture
+def browser_for(app):  # type: ignore[no-untyped-def]
+    """Signs in a fresh browser (its own cookie jar) as the given user."""
+    opened: list[TestClient] = []
+
+    def open_as(email: str, password: str) -> Browser:
+        test_client = TestClient(app, base_url="http://testserver")
+        opened.append(test_client)
+        return sign_in(test_client, email, password)
+
+    yield open_as
+    for test_client in opened:
+        test_client.close()
