@@ -10,11 +10,14 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -132,12 +135,12 @@ def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+def app(settings: Settings, engine: Engine) -> FastAPI:
     return create_app(settings, engine)
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
 
@@ -155,10 +158,10 @@ class Browser:
     client: TestClient
     csrf: str
 
-    def post(self, url: str, data: dict[str, object] | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+    def post(self, url: str, data: dict[str, object] | None = None, **kwargs: Any) -> httpx.Response:
         return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, **kwargs)
 
-    def get(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(url, **kwargs)
 
 
@@ -179,8 +182,11 @@ def sign_in(client: TestClient, email: str, password: str) -> Browser:
     return Browser(client, csrf_from(client.get("/admin/account").text))
 
 
+SignIn = Callable[[str, str], "Browser"]
+
+
 @pytest.fixture
-def browser_for(app):  # type: ignore[no-untyped-def]
+def browser_for(app: FastAPI) -> Iterator[SignIn]:
     """Signs in a fresh browser (its own cookie jar) as the given user."""
     opened: list[TestClient] = []
 

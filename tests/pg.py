@@ -46,12 +46,34 @@ class TempPostgres:
     def start(self) -> str:
         if self.as_root:
             shutil.chown(self.root, "postgres")
-        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "laiban", "--auth=trust",
-                  "-E", "UTF8", "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C")
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                  str(self.root / "server.log"), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "laiban",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C",
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         url = f"postgresql+psycopg://laiban@127.0.0.1:{self.port}/postgres"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import Browser
+from .conftest import Browser, SignIn
 from .world import PASSWORD, World
 
 
@@ -11,7 +11,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def assert_error(response, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
+def assert_error(response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
@@ -26,7 +26,9 @@ def test_a_device_sees_its_own_preschool(client: TestClient, world: World) -> No
     body = response.json()
     assert body["preschool"]["slug"] == "ekorren"
     assert body["preschool"]["groups"] == [{"id": body["preschool"]["groups"][0]["id"], "name": "Svamp"}]
-    assert client.get("/api/v1/kiosk", headers=bearer(world.device_myran)).json()["preschool"]["slug"] == "myran"
+    assert (
+        client.get("/api/v1/kiosk", headers=bearer(world.device_myran)).json()["preschool"]["slug"] == "myran"
+    )
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer nonsense", "Basic dXNlcjpwYXNz"])
@@ -35,7 +37,7 @@ def test_kiosk_routes_need_a_valid_device_token(client: TestClient, world: World
     assert_error(client.get("/api/v1/kiosk", headers=headers), 401, "unauthorized")
 
 
-def test_pairing_gives_a_token_once(client: TestClient, world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+def test_pairing_gives_a_token_once(client: TestClient, world: World, browser_for: SignIn) -> None:
     admin: Browser = browser_for(world.admin_ekorren, PASSWORD)
     page = admin.post("/admin/p/ekorren/devices", {"name": "Tamburen"})
     code = page.text.split('<p class="code">')[1].split("<")[0]
@@ -48,15 +50,22 @@ def test_pairing_gives_a_token_once(client: TestClient, world: World, browser_fo
 
 
 def test_wrong_pairing_codes_are_throttled(client: TestClient, world: World) -> None:
-    statuses = [client.post("/api/v1/devices/pair", json={"code": f"WRONG{i:03d}"}).status_code for i in range(11)]
+    statuses = [
+        client.post("/api/v1/devices/pair", json={"code": f"WRONG{i:03d}"}).status_code for i in range(11)
+    ]
     assert statuses[:10] == [400] * 10
     assert_error(client.post("/api/v1/devices/pair", json={"code": "ANOTHER1"}), 429, "too_many_requests")
 
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [("{not json", "application/json"), ('{"code": 5}', "application/json"), ("{}", "application/json"),
-     ('{"code": ""}', "application/json"), ("code=ABC", "text/plain")],
+    [
+        ("{not json", "application/json"),
+        ('{"code": 5}', "application/json"),
+        ("{}", "application/json"),
+        ('{"code": ""}', "application/json"),
+        ("code=ABC", "text/plain"),
+    ],
 )
 def test_bad_json_is_a_422_json_error(client: TestClient, body: str, content_type: str) -> None:
     response = client.post("/api/v1/devices/pair", content=body, headers={"content-type": content_type})
@@ -74,7 +83,7 @@ def test_staff_api_needs_a_session(client: TestClient, world: World) -> None:
     assert_error(client.get("/api/v1/preschools", headers=bearer(world.device_ekorren)), 401, "unauthorized")
 
 
-def test_staff_list_is_scoped_and_paginated(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+def test_staff_list_is_scoped_and_paginated(world: World, browser_for: SignIn) -> None:
     org_admin: Browser = browser_for(world.org_admin_a, PASSWORD)
     everything = org_admin.get("/api/v1/preschools").json()
     assert [p["slug"] for p in everything["items"]] == ["ekorren", "humlan"]
@@ -89,12 +98,12 @@ def test_staff_list_is_scoped_and_paginated(world: World, browser_for) -> None: 
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"offset": -1}])
-def test_bad_pagination_is_a_422(world: World, browser_for, params: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def test_bad_pagination_is_a_422(world: World, browser_for: SignIn, params: dict[str, object]) -> None:
     org_admin: Browser = browser_for(world.org_admin_a, PASSWORD)
     assert_error(org_admin.get("/api/v1/preschools", params=params), 422, "invalid_request")
 
 
-def test_one_preschool_is_only_found_by_its_own_staff(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+def test_one_preschool_is_only_found_by_its_own_staff(world: World, browser_for: SignIn) -> None:
     pedagogue: Browser = browser_for(world.pedagogue_ekorren, PASSWORD)
     assert pedagogue.get(f"/api/v1/preschools/{world.ekorren}").json()["name"] == "Förskolan Ekorren"
     assert_error(pedagogue.get(f"/api/v1/preschools/{world.humlan}"), 404, "not_found")  # same org, no role
@@ -110,8 +119,9 @@ def test_openapi_and_docs_are_served_without_a_cdn(client: TestClient) -> None:
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
-    assert "http" not in docs.text.replace('href="/', "").replace('src="/', "").split("<body>")[0].lower().replace(
-        "http-equiv", "")
+    assert "http" not in docs.text.replace('href="/', "").replace('src="/', "").split("<body>")[
+        0
+    ].lower().replace("http-equiv", "")
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
 
 

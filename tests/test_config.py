@@ -20,7 +20,9 @@ def test_defaults_put_sqlite_in_the_data_dir_and_listen_locally(tmp_path: Path) 
 def test_environment_overrides_the_config_file(tmp_path: Path) -> None:
     config = tmp_path / "laiban.toml"
     config.write_text('port = 9000\nhost = "0.0.0.0"\nsmhi_base_url = "http://127.0.0.1:5000/"\n')
-    settings = Settings.load({"LAIBAN_DATA_DIR": str(tmp_path), "LAIBAN_CONFIG": str(config), "LAIBAN_PORT": "9100"})
+    settings = Settings.load(
+        {"LAIBAN_DATA_DIR": str(tmp_path), "LAIBAN_CONFIG": str(config), "LAIBAN_PORT": "9100"}
+    )
     assert settings.port == 9100
     assert settings.host == "0.0.0.0"
     assert settings.smhi_base_url == "http://127.0.0.1:5000"
@@ -85,5 +87,5 @@ def test_a_given_secret_key_is_used_and_nothing_is_written(tmp_path: Path) -> No
 def test_a_data_dir_that_cannot_be_created_is_named(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(ConfigError, match="^LAIBAN_DATA_DIR .* is not a writable folder"):
+    with pytest.raises(ConfigError, match=r"^LAIBAN_DATA_DIR .* is not a writable folder"):
         load(blocker / "data").prepare()

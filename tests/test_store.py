@@ -99,13 +99,25 @@ class TestSettingsForm:
     def test_every_problem_is_reported_at_once(self) -> None:
         with pytest.raises(InvalidSettings) as caught:
             PreschoolSettings.parse(
-                {"name": "", "latitude": "north", "longitude": "200", "timezone": "Mars/Olympus",
-                 "day_starts_at": "18:00", "day_ends_at": "08:00"},
+                {
+                    "name": "",
+                    "latitude": "north",
+                    "longitude": "200",
+                    "timezone": "Mars/Olympus",
+                    "day_starts_at": "18:00",
+                    "day_ends_at": "08:00",
+                },
                 ["lunch", "teleport"],
                 ["sv", "xx"],
             )
         assert set(caught.value.errors) == {
-            "name", "latitude", "longitude", "timezone", "modules", "languages", "day_ends_at"
+            "name",
+            "latitude",
+            "longitude",
+            "timezone",
+            "modules",
+            "languages",
+            "day_ends_at",
         }
 
     def test_half_a_location_is_refused(self) -> None:
@@ -123,17 +135,26 @@ class TestAccounts:
 
     def test_short_passwords_are_refused(self, db: Session, world: World) -> None:
         with pytest.raises(accounts.AccountError, match="minst 10"):
-            accounts.create_user(db, organisation_id=world.org_a, email="ny@x.example", name="Ny", password="kort")
+            accounts.create_user(
+                db, organisation_id=world.org_a, email="ny@x.example", name="Ny", password="kort"
+            )
 
     def test_emails_are_unique_regardless_of_case(self, db: Session, world: World) -> None:
         with pytest.raises(accounts.AccountError, match="finns redan"):
-            accounts.create_user(db, organisation_id=world.org_a, email=world.org_admin_a.upper(), name="X",
-                                 password=PASSWORD)
+            accounts.create_user(
+                db, organisation_id=world.org_a, email=world.org_admin_a.upper(), name="X", password=PASSWORD
+            )
 
     def test_roles_only_at_preschools_of_the_users_organisation(self, db: Session, world: World) -> None:
         with pytest.raises(accounts.AccountError):
-            accounts.create_user(db, organisation_id=world.org_a, email="x@x.example", name="X", password=PASSWORD,
-                                 roles={world.myran: Role.ADMIN})
+            accounts.create_user(
+                db,
+                organisation_id=world.org_a,
+                email="x@x.example",
+                name="X",
+                password=PASSWORD,
+                roles={world.myran: Role.ADMIN},
+            )
 
     def authenticate(self, db: Session, email: str, password: str, client: str = "10.0.0.1") -> User | None:
         return accounts.authenticate(db, email, password, client=client, max_failures=3, window=WINDOW)

@@ -40,14 +40,21 @@ class World:
 def build_world(session: Session) -> World:
     org_a = create_organisation(session, "Norrstads kommun")
     org_b = create_organisation(session, "Söderby kommun")
-    ekorren = create_preschool(session, org_a, "ekorren", PreschoolSettings(name="Förskolan Ekorren"), ["Svamp"])
+    ekorren = create_preschool(
+        session, org_a, "ekorren", PreschoolSettings(name="Förskolan Ekorren"), ["Svamp"]
+    )
     humlan = create_preschool(session, org_a, "humlan", PreschoolSettings(name="Förskolan Humlan"))
     myran = create_preschool(session, org_b, "myran", PreschoolSettings(name="Förskolan Myran"))
 
     def user(email: str, org: int, *, org_admin: bool = False, roles: dict[int, Role] | None = None) -> str:
         # Hashing is slow on purpose; the world's users share one hash of PASSWORD.
-        row = User(organisation_id=org, email=email, name=email.split("@")[0], password_hash=_password_hash(),
-                   is_org_admin=org_admin)
+        row = User(
+            organisation_id=org,
+            email=email,
+            name=email.split("@")[0],
+            password_hash=_password_hash(),
+            is_org_admin=org_admin,
+        )
         session.add(row)
         session.flush()
         accounts.set_roles(session, row, roles or {})
