@@ -1,3 +1,4 @@
+import pytest
 from fastapi.testclient import TestClient
 
 from laiban.config import Settings
@@ -21,3 +22,13 @@ def test_healthz_is_503_with_a_reason_when_the_database_is_unreachable(tmp_path,
     body = response.json()
     assert body["status"] == "unavailable"
     assert body["reason"].startswith("database: ")
+
+
+def test_the_access_log_leaves_out_query_strings(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="laiban.access"):
+        client.get("/kiosk/pair?code=SECRET42")
+    lines = [record.getMessage() for record in caplog.records if record.name == "laiban.access"]
+    assert lines and lines[-1].startswith("GET /kiosk/pair 200")
+    assert all("SECRET42" not in line for line in lines)

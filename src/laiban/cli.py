@@ -84,7 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.demo:
         _print_demo(engine)
     app = create_app(settings, engine)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True, access_log=False)
+    )
     print(
         f"Laiban {__version__} serves http://{settings.host}:{settings.port}/admin "
         f"(ready in {time.perf_counter() - started:.2f} s)",

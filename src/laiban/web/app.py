@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from laiban.store.db import check, make_engine, session_factory
 from laiban.web import errors
 
 STATIC = Path(__file__).with_name("static")
+access_log = logging.getLogger("laiban.access")
 
 # No inline scripts or styles anywhere; every asset is served by Laiban itself (works offline).
 CONTENT_SECURITY_POLICY = (
@@ -44,10 +47,20 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
 
     @app.middleware("http")
-    async def security_headers(
+    async def access_log_and_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
+        # Our own access log: the path without its query string, which may hold pairing codes or, later,
+        # children's names in text to speak. uvicorn's access log is switched off in `laiban serve`.
+        access_log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
