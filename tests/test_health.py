@@ -24,7 +24,7 @@ def test_healthz_is_503_with_a_reason_when_the_database_is_unreachable(tmp_path,
     assert body["reason"].startswith("database: ")
 
 
-def test_the_access_log_leaves_out_query_strings(
+def test_access_log_leaves_out_query_strings(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("INFO", logger="laiban.access"):
