@@ -368,3 +368,12 @@ class TestUsersAndDevices:
         assert f"http://testserver/kiosk/pair?code={code}" in created
         assert code not in admin.get("/admin/p/ekorren/devices").text
         assert "Väntar på koppling" in admin.get("/admin/p/ekorren/devices").text
+
+
+def test_times_are_shown_in_the_preschools_timezone() -> None:
+    import datetime as dt
+
+    from laiban.web.admin.render import local_time
+
+    moment = dt.datetime(2026, 7, 1, 10, 0, tzinfo=dt.UTC)
+    assert local_time(moment, "Europe/Stockholm") == "2026-07-01 12:00"

@@ -89,3 +89,14 @@ def test_a_data_dir_that_cannot_be_created_is_named(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(ConfigError, match=r"^LAIBAN_DATA_DIR .* is not a writable folder"):
         load(blocker / "data").prepare()
+
+
+def test_an_empty_stored_key_is_refused_not_used(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("")  # e.g. left by a crash of an older version
+    with pytest.raises(ConfigError, match="too short"):
+        load(tmp_path).prepare()
+
+
+def test_a_config_file_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        Settings.load({"LAIBAN_DATA_DIR": str(tmp_path)}, config_file=tmp_path)

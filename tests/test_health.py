@@ -24,9 +24,7 @@ def test_healthz_is_503_with_a_reason_when_the_database_is_unreachable(tmp_path,
     assert body["reason"].startswith("database: ")
 
 
-def test_access_log_leaves_out_query_strings(
-    client: TestClient, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_access_log_leaves_out_query_strings(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("INFO", logger="laiban.access"):
         client.get("/kiosk/pair?code=SECRET42")
     lines = [record.getMessage() for record in caplog.records if record.name == "laiban.access"]

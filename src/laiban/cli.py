@@ -127,7 +127,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("New password: ")
         if getpass.getpass("Same again: ") != password:

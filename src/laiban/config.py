@@ -185,10 +185,31 @@ class Settings:
             return self
         key_file = self.data_dir / "secret_key"
         if not key_file.exists():
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-        return replace(self, secret_key=key_file.read_text().strip())
+            _write_new_key(key_file)
+        key = key_file.read_text().strip()
+        if len(key) < 32:
+            raise ConfigError(
+                f"LAIBAN_SECRET_KEY is not set and the stored key {str(key_file)!r} is too short; "
+                "delete the file to make a new one (staff will have to sign in again)."
+            )
+        return replace(self, secret_key=key)
+
+
+def _write_new_key(key_file: Path) -> None:
+    """Write a fresh key atomically: a crash leaves no half-written key, and of two processes
+    starting at once on a new data folder, the first one's key wins and both use it."""
+    temporary = key_file.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(temporary, key_file)
+    except FileExistsError:
+        pass  # another process won the race; its key is complete
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _read_toml(path: str | Path | None) -> dict[str, Any]:
@@ -198,7 +219,9 @@ def _read_toml(path: str | Path | None) -> dict[str, Any]:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError as exc:
-        raise ConfigError(f"LAIBAN_CONFIG names a file that does not exist: {str(path)!r}.") from exc
+        raise ConfigError(f"The config file {str(path)!r} does not exist.") from exc
+    except OSError as exc:
+        raise ConfigError(f"The config file {str(path)!r} cannot be read ({exc.strerror}).") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"LAIBAN_CONFIG file {str(path)!r} is not valid TOML ({exc}).") from exc
+        raise ConfigError(f"The config file {str(path)!r} is not valid TOML ({exc}).") from exc
     return data

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,8 +21,13 @@ from laiban.model.preschool import Role
 from laiban.store.tables import Device, LoginFailure, LoginSession, Membership, Preschool, User, utcnow
 
 _hasher = PasswordHasher()
-# Compared against when the e-mail is unknown, so that both cases take the same time.
-_DUMMY_HASH = _hasher.hash("not a real password, only for constant timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so that both cases take the same time."""
+    return _hasher.hash("not a real password, only for constant timing")
+
 
 MIN_PASSWORD_LENGTH = 10
 PAIRING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on a tablet
@@ -152,7 +158,7 @@ def authenticate(
     check_throttle(session, keys, max_failures, window)
     user = session.scalar(select(User).where(User.email == email))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False

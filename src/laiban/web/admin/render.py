@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -14,6 +16,14 @@ from laiban.web.security import csrf_token, remember_csrf_seed
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.globals.update(MODULES=MODULES, LANGUAGES=LANGUAGES, ROLE_LABELS=ROLE_LABELS)
+
+
+def local_time(moment: dt.datetime, timezone: str) -> str:
+    """A stored (UTC) moment as staff read it: the preschool's local date and time."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["local_time"] = local_time
 
 
 def render(

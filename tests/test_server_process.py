@@ -1,0 +1,410 @@
+"""A real `laiban serve` (uvicorn) in a subprocess, on SQLite and on PostgreSQL.
+
+The server is started like an operator would: LAIBAN_DATA_DIR and LAIBAN_DATABASE_URL in the environment,
+a free port on 127.0.0.1. Every started process is killed when its test ends, pass or fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+STARTUP_DEADLINE = 30.0  # seconds until /healthz must answer 200
+STOP_TIMEOUT = 15.0
+PASSWORD = "korrekt häst batteri"
+EMAIL = "chef@norrstad.example"
+SLUG = "ekorren"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "laiban.cli", "serve", "--port", str(port)]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    env: dict[str, str] = field(repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return "(no output)"
+
+    def describe(self) -> str:
+        return (
+            f"laiban serve on port {self.port}, exit {self.process.poll()}\n--- output ---\n{self.output()}"
+        )
+
+    def wait_until_healthy(self, deadline: float = STARTUP_DEADLINE) -> float:
+        """Seconds until /healthz answered 200; fails the test with the server's output otherwise."""
+        started = time.monotonic()
+        last_error = "no answer yet"
+        while time.monotonic() - started < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the server exited before it answered /healthz\n{self.describe()}")
+            try:
+                response = httpx.get(f"{self.base_url}/healthz", timeout=2.0)
+            except httpx.TransportError as exc:
+                last_error = repr(exc)
+            else:
+                if response.status_code == 200:
+                    return time.monotonic() - started
+                last_error = f"{response.status_code} {response.text}"
+            time.sleep(0.05)
+        pytest.fail(f"/healthz did not answer 200 within {deadline} s ({last_error})\n{self.describe()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or a power cut of the process."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def server_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LAIBAN_")}
+    env.update(
+        LAIBAN_DATA_DIR=str(tmp_path / "data"),
+        LAIBAN_DATABASE_URL=database_url,
+        PYTHONIOENCODING="utf-8",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+Launch = Callable[..., Server]
+
+
+@pytest.fixture
+def launch(server_env: dict[str, str], tmp_path: Path) -> Iterator[Launch]:
+    """Starts `laiban serve` (and waits for /healthz); every server is stopped at the end of the test.
+
+    Depends on `server_env`, hence on `database_url`: the servers stop before the test database is dropped.
+    """
+    started: list[Server] = []
+
+    def start(port: int | None = None, *, wait: bool = True, env: dict[str, str] | None = None) -> Server:
+        port = port or free_port()
+        env = env or server_env
+        log = tmp_path / f"server-{len(started) + 1}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                serve_command(port),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        server = Server(process, port, log, env)
+        started.append(server)
+        if wait:
+            server.wait_until_healthy()
+        return server
+
+    yield start
+    for server in started:
+        try:
+            server.stop()
+        finally:
+            if server.process.poll() is None:
+                server.kill()
+
+
+# --- admin over HTTP ---------------------------------------------------------------------------------
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token in the page:\n{html[:2000]}"
+    return match.group(1)
+
+
+def first_setup(client: httpx.Client) -> None:
+    page = client.get("/admin/setup")
+    assert page.status_code == 200, page.text
+    response = client.post(
+        "/admin/setup",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "organisation": "Norrstads kommun",
+            "preschool": "Förskolan Ekorren",
+            "slug": SLUG,
+            "name": "Chefen",
+            "email": EMAIL,
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/admin"
+    assert client.cookies.get("laiban_session"), "setup did not sign in"
+
+
+def sign_in(client: httpx.Client, email: str = EMAIL, password: str = PASSWORD) -> None:
+    page = client.get("/admin/login")
+    assert page.status_code == 200, page.text
+    response = client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_from(page.text), "email": email, "password": password},
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/admin"
+
+
+def session_csrf(client: httpx.Client) -> str:
+    page = client.get("/admin/account")
+    assert page.status_code == 200, page.text
+    return csrf_from(page.text)
+
+
+def add_device(client: httpx.Client, csrf: str, name: str) -> None:
+    """Creates a kiosk device; returns only once the server acknowledged it."""
+    response = client.post(f"/admin/p/{SLUG}/devices", data={"csrf_token": csrf, "name": name})
+    assert response.status_code == 200, response.text
+    assert f"Koppla ”{name}”" in response.text, "the answer does not show the new device's pairing code"
+
+
+def listed_devices(client: httpx.Client) -> set[str]:
+    page = client.get(f"/admin/p/{SLUG}/devices")
+    assert page.status_code == 200, page.text
+    return set(re.findall(r"<td>(Platta [^<]*)</td>", page.text))
+
+
+def admin_client(server: Server) -> httpx.Client:
+    return httpx.Client(base_url=server.base_url, timeout=15.0, follow_redirects=False)
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path, postgres_admin_url: str | None) -> Iterator[str]:
+    """A database without any table (not copied from the migrated template)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    if postgres_admin_url is None:
+        pytest.skip("no PostgreSQL server for the tests (install postgresql or set LAIBAN_TEST_POSTGRES_URL)")
+    name = f"laiban_empty_{os.getpid()}_{free_port()}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# --- tests -------------------------------------------------------------------------------------------
+
+
+def test_health_docs_and_openapi(launch: Launch) -> None:
+    server = launch()
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok"}
+
+        docs = client.get("/api/docs")
+        assert docs.status_code == 200
+        assert docs.headers["content-type"].startswith("text/html")
+        assert "<html" in docs.text.lower()
+        # The docs page works offline: every script and style it names is served by Laiban itself.
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', docs.text)
+        assert assets, docs.text
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+
+        spec = client.get("/api/openapi.json")
+        assert spec.status_code == 200
+        assert spec.headers["content-type"].startswith("application/json")
+        assert "/api/v1/preschools" in spec.json()["paths"]
+
+        # The admin of a new server starts with the first-time setup.
+        root = client.get("/admin", follow_redirects=False)
+        assert root.status_code == 303
+        assert root.headers["location"] == "/admin/setup"
+    assert "Traceback" not in server.output()
+
+
+def test_second_server_on_the_same_port_fails_fast(launch: Launch, server_env: dict[str, str]) -> None:
+    first = launch()
+    started = time.monotonic()
+    second = subprocess.run(
+        serve_command(first.port),
+        env=server_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+    assert second.returncode != 0, second.stdout + second.stderr
+    assert "already in use" in second.stderr, second.stderr
+    assert str(first.port) in second.stderr
+    assert "Traceback" not in second.stderr
+    assert elapsed < 20, f"the second server took {elapsed:.1f} s to give up"
+    # The first server is unharmed.
+    assert first.process.poll() is None, first.describe()
+    response = httpx.get(f"{first.base_url}/healthz", timeout=10.0)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_acknowledged_writes_survive_kill_9(launch: Launch) -> None:
+    server = launch()
+    acknowledged: list[str] = []
+    with admin_client(server) as client:
+        first_setup(client)
+        csrf = session_csrf(client)
+        for number in range(1, 6):
+            name = f"Platta {number:02d}"
+            add_device(client, csrf, name)
+            acknowledged.append(name)
+        server.kill()  # right after the last acknowledged write
+
+        # Same data folder, same database, same port.
+        server = launch(server.port)
+        # The session from before the crash is still valid.
+        assert listed_devices(client) == set(acknowledged)
+
+        # A second round on the restarted server, killed again.
+        csrf = session_csrf(client)
+        for number in range(6, 9):
+            name = f"Platta {number:02d}"
+            add_device(client, csrf, name)
+            acknowledged.append(name)
+        server.kill()
+
+    server = launch(server.port)
+    with admin_client(server) as client:
+        setup = client.get("/admin/setup")
+        assert setup.status_code == 303, "the server asks for first-time setup again"
+        sign_in(client)
+        assert listed_devices(client) == set(acknowledged)
+        preschools = client.get("/api/v1/preschools")
+        assert preschools.status_code == 200, preschools.text
+        assert [p["slug"] for p in preschools.json()["items"]] == [SLUG]
+    assert "Traceback" not in server.output()
+
+
+def test_concurrent_acknowledged_writes_survive_kill_9(launch: Launch) -> None:
+    """Writers keep posting while the server is killed: every answered write must be there afterwards."""
+    server = launch()
+    with admin_client(server) as client:
+        first_setup(client)
+        csrf = session_csrf(client)
+        cookies = dict(client.cookies)
+
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    enough = threading.Event()
+    stop = threading.Event()
+    writer_errors: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        with httpx.Client(base_url=server.base_url, cookies=cookies, timeout=15.0) as writer_client:
+            attempt = 0
+            while not stop.is_set():
+                attempt += 1
+                name = f"Platta {number}-{attempt:03d}"
+                try:
+                    response = writer_client.post(
+                        f"/admin/p/{SLUG}/devices", data={"csrf_token": csrf, "name": name}
+                    )
+                except httpx.TransportError:
+                    return  # the server is gone; this write was never acknowledged
+                if response.status_code != 200 or f"Koppla ”{name}”" not in response.text:
+                    writer_errors.append(AssertionError(f"{response.status_code}: {response.text[:500]}"))
+                    return
+                with lock:
+                    acknowledged.append(name)
+                    if len(acknowledged) >= 12:
+                        enough.set()
+
+    threads = [threading.Thread(target=writer, args=(number,), daemon=True) for number in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert enough.wait(timeout=60), f"the writers did not get 12 answers\n{server.describe()}"
+        server.kill()  # while the writers are still posting
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not writer_errors, writer_errors
+    with lock:
+        answered = set(acknowledged)
+
+    server = launch(server.port)
+    with admin_client(server) as client:
+        sign_in(client)
+        listed = listed_devices(client)
+    missing = answered - listed
+    assert not missing, f"{len(missing)} acknowledged devices were lost: {sorted(missing)}"
+
+
+def test_sigterm_stops_the_server(launch: Launch) -> None:
+    server = launch()
+    server.process.send_signal(signal.SIGTERM)
+    returncode = server.process.wait(timeout=STOP_TIMEOUT)
+    # uvicorn re-raises the signal after its graceful shutdown, so "killed by SIGTERM" is normal too.
+    assert returncode in (0, -signal.SIGTERM), server.describe()
+    assert "Traceback" not in server.output()
+    # The port is free again at once.
+    restarted = launch(server.port)
+    assert restarted.process.poll() is None
+
+
+def test_serve_migrates_an_empty_database(
+    empty_database_url: str, launch: Launch, server_env: dict[str, str]
+) -> None:
+    engine = create_engine(empty_database_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+        server = launch(env={**server_env, "LAIBAN_DATABASE_URL": empty_database_url})
+        assert "Running upgrade" in server.output()
+        tables = set(inspect(engine).get_table_names())
+        assert {"alembic_version", "preschools", "users", "devices"} <= tables
+        with admin_client(server) as client:
+            first_setup(client)
+            add_device(client, session_csrf(client), "Platta 01")
+            assert listed_devices(client) == {"Platta 01"}
+    finally:
+        engine.dispose()
