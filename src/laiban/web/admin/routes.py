@@ -313,26 +313,30 @@ def save_preschool_settings(request: Request, slug: str, db: Db, staff: CurrentS
 # --- kiosk devices -------------------------------------------------------------------------------
 
 
-def _devices(db: Db, preschool: Preschool) -> list[Device]:
-    return list(
-        db.scalars(select(Device).where(Device.preschool_id == preschool.id).order_by(Device.created_at))
+def _devices_page(
+    request: Request,
+    db: Db,
+    preschool: Preschool,
+    *,
+    new: dict[str, object] | None = None,
+    error: str | None = None,
+) -> Response:
+    devices = db.scalars(
+        select(Device).where(Device.preschool_id == preschool.id).order_by(Device.created_at)
     )
+    context = {
+        "preschool": preschool,
+        "devices": list(devices),
+        "new": new,
+        "error": error,
+        "now": accounts.utcnow(),
+    }
+    return render(request, "devices.html", context, status=400 if error else 200)
 
 
 @router.get("/p/{slug}/devices", response_class=HTMLResponse)
 def devices_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
-    preschool = preschool_for_staff(db, staff, slug, need=Role.ADMIN)
-    return render(
-        request,
-        "devices.html",
-        {
-            "preschool": preschool,
-            "devices": _devices(db, preschool),
-            "new": None,
-            "error": None,
-            "now": accounts.utcnow(),
-        },
-    )
+    return _devices_page(request, db, preschool_for_staff(db, staff, slug, need=Role.ADMIN))
 
 
 @router.post("/p/{slug}/devices", response_class=HTMLResponse, dependencies=[CsrfChecked])
@@ -341,31 +345,9 @@ def create_device(request: Request, slug: str, db: Db, staff: CurrentStaff, form
     try:
         device, code = accounts.create_device(db, preschool, str(form.get("name", "")))
     except accounts.AccountError as exc:
-        return render(
-            request,
-            "devices.html",
-            {
-                "preschool": preschool,
-                "devices": _devices(db, preschool),
-                "new": None,
-                "error": str(exc),
-                "now": accounts.utcnow(),
-            },
-            status=400,
-        )
+        return _devices_page(request, db, preschool, error=str(exc))
     pairing_url = str(request.base_url).rstrip("/") + f"/kiosk/pair?code={code}"
-    new = {"device": device, "code": code, "url": pairing_url}
-    return render(
-        request,
-        "devices.html",
-        {
-            "preschool": preschool,
-            "devices": _devices(db, preschool),
-            "new": new,
-            "error": None,
-            "now": accounts.utcnow(),
-        },
-    )
+    return _devices_page(request, db, preschool, new={"device": device, "code": code, "url": pairing_url})
 
 
 @router.post("/p/{slug}/devices/{device_id}/revoke", dependencies=[CsrfChecked])
@@ -407,21 +389,28 @@ def _org_user(db: Db, staff: Staff, user_id: int) -> User:
     return user
 
 
-@router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, db: Db, staff: OrgAdmin) -> Response:
+def _users_page(
+    request: Request, db: Db, staff: Staff, *, values: dict[str, str] | None = None, error: str | None = None
+) -> Response:
     users = db.scalars(
         select(User).where(User.organisation_id == staff.access.organisation_id).order_by(User.name)
     )
-    return render(
-        request,
-        "users.html",
-        {"users": list(users), "preschools": _org_preschools(db, staff), "values": {}, "error": None},
-    )
+    context = {
+        "users": list(users),
+        "preschools": _org_preschools(db, staff),
+        "values": values or {},
+        "error": error,
+    }
+    return render(request, "users.html", context, status=400 if error else 200)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, db: Db, staff: OrgAdmin) -> Response:
+    return _users_page(request, db, staff)
 
 
 @router.post("/users", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def add_user(request: Request, db: Db, staff: OrgAdmin, form: Form) -> Response:
-    preschools = _org_preschools(db, staff)
     try:
         accounts.create_user(
             db,
@@ -430,19 +419,12 @@ def add_user(request: Request, db: Db, staff: OrgAdmin, form: Form) -> Response:
             name=str(form.get("name", "")),
             password=str(form.get("password", "")),
             is_org_admin=form.get("is_org_admin") == "on",
-            roles=_roles_from(form, preschools),
+            roles=_roles_from(form, _org_preschools(db, staff)),
         )
     except accounts.AccountError as exc:
-        users = db.scalars(
-            select(User).where(User.organisation_id == staff.access.organisation_id).order_by(User.name)
-        )
+        db.rollback()
         values = {key: str(value) for key, value in form.items() if key not in ("password", "csrf_token")}
-        return render(
-            request,
-            "users.html",
-            {"users": list(users), "preschools": preschools, "values": values, "error": str(exc)},
-            status=400,
-        )
+        return _users_page(request, db, staff, values=values, error=str(exc))
     return redirect("/admin/users")
 
 
