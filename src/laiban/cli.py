@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from laiban import __version__
 from laiban.config import ConfigError, Settings
@@ -22,7 +23,7 @@ from laiban.model.preschool import DEFAULT_TIMEZONE, Role
 from laiban.store import accounts
 from laiban.store.db import StoreError, make_engine, migrate, session_factory, transaction
 from laiban.store.preschools import preschool_by_slug
-from laiban.store.tables import Organisation, User
+from laiban.store.tables import Organisation, Preschool, User
 
 log = logging.getLogger("laiban")
 
@@ -183,6 +184,92 @@ def cmd_users_passwd(args: argparse.Namespace) -> None:
         print(f"Changed the password of {user.email}; their sessions were ended.")
 
 
+def _slot_pairs(pairs: list[str]) -> dict[str, str]:
+    slots = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise CommandError(f"--slot takes key=value, not {pair!r}.")
+        slots[key] = value
+    return slots
+
+
+def cmd_ask(args: argparse.Namespace) -> None:
+    import json
+
+    from laiban import assistant
+    from laiban.model.intent import INTENTS, SLOTS_OF, Intent
+    from laiban.store.today import context_for, local_now, today_for
+    from laiban.understanding import available_languages, recognizer_for
+
+    if args.intent and args.question:
+        raise CommandError("Give a question or --intent, not both.")
+    if args.intent:
+        if args.intent not in INTENTS:
+            raise CommandError(f"Unknown intent {args.intent!r}; known: {', '.join(INTENTS)}.")
+        slots = _slot_pairs(args.slot)
+        unknown = sorted(set(slots) - SLOTS_OF[args.intent])
+        if unknown:
+            raise CommandError(f"The intent {args.intent} has no slot {unknown[0]!r}.")
+    elif args.lang not in available_languages():
+        raise CommandError(
+            f"Laiban cannot understand {args.lang!r} yet; it understands {', '.join(available_languages())}."
+        )
+    engine = _database(_settings(args))
+    with session_factory(engine)() as session:
+        preschool = _preschool_for_ask(session, args.preschool)
+        context = context_for(session, preschool)
+        session.expunge_all()
+    if not args.intent:
+        recognizer_for(args.lang)  # build the model once, before the first question
+    previous = None
+    questions = (
+        [args.question] if args.question or args.intent else (line.rstrip("\r\n") for line in sys.stdin)
+    )
+    for question in questions:
+        now = local_now(preschool, args.at)
+        today = today_for(preschool, now)
+        if args.intent:
+            reply = assistant.ask(
+                lang=args.lang, today=today, context=context, intent=Intent(args.intent, slots)
+            )
+        else:
+            reply = assistant.ask(
+                lang=args.lang, today=today, context=context, question=question, previous=previous
+            )
+        if reply.intent.name != "repeat":
+            previous = reply.intent
+        if args.json:
+            print(json.dumps(reply.as_json(), ensure_ascii=False), flush=False)
+        else:
+            print(reply.rendered.text)
+    sys.stdout.flush()
+
+
+def _preschool_for_ask(session: Session, slug: str | None) -> Preschool:
+    if slug:
+        preschool = preschool_by_slug(session, slug)
+        if preschool is None:
+            raise CommandError(f"There is no preschool with the short name {slug!r}.")
+        return preschool
+    preschools = session.scalars(select(Preschool).order_by(Preschool.id).limit(2)).all()
+    if len(preschools) == 1:
+        return preschools[0]
+    demo = preschool_by_slug(session, "solrosen")
+    if demo is not None:
+        return demo
+    if not preschools:
+        raise CommandError("There is no preschool yet: run `laiban demo` or the setup at /admin/setup.")
+    raise CommandError("There are several preschools: choose one with --preschool SLUG.")
+
+
+def _local_time(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a time like 2026-11-26T09:30, not {text!r}") from exc
+
+
 def cmd_fetch(args: argparse.Namespace) -> None:
     from laiban.jobs import run_all_once
 
@@ -253,6 +340,26 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     passwd.set_defaults(func=cmd_users_passwd)
 
+    ask = commands.add_parser(
+        "ask",
+        help="ask Laiban a question, as a child would",
+        description="Answer a question, or one question per line from standard input (the model is built "
+        "once for all). --intent answers a tapped picture instead of words.",
+    )
+    ask.add_argument("question", nargs="?", help="the question; without it, questions are read from stdin")
+    ask.add_argument("--lang", default="sv", help="the language of the question and answer (default sv)")
+    ask.add_argument("--preschool", metavar="SLUG", help="default: the only preschool, or the demo")
+    ask.add_argument(
+        "--at",
+        type=_local_time,
+        metavar="YYYY-MM-DDTHH:MM",
+        help="pretend it is this local time at the preschool",
+    )
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.add_argument("--intent", help="answer this intent (a tapped picture) instead of a question")
+    ask.add_argument("--slot", action="append", default=[], metavar="KEY=VALUE", help="a slot for --intent")
+    ask.set_defaults(func=cmd_ask)
+
     fetch = commands.add_parser(
         "fetch",
         help="run every refresh job once (forecasts, menus, …)",
@@ -271,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `laiban ask --json < questions | head`
+        sys.stderr.close()
+        return 0
     return 0
 
 

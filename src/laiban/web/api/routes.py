@@ -9,9 +9,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
+from laiban import assistant, understanding
+from laiban.model.intent import INTENTS, SLOTS_OF, Intent
 from laiban.store import accounts
 from laiban.store.db import transaction
 from laiban.store.tables import Preschool
+from laiban.store.today import context_for, local_now, today_for
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CurrentDevice, CurrentStaff, Db, client_address, settings_of
@@ -133,6 +136,78 @@ def kiosk(device: CurrentDevice) -> KioskOut:
     return KioskOut(
         device=DeviceOut(id=device.id, name=device.name), preschool=PreschoolOut.of(device.preschool)
     )
+
+
+class PreviousQuestion(BaseModel):
+    intent: str
+    slots: dict[str, str] = Field(default_factory=dict)
+
+
+class AskRequest(BaseModel):
+    """Either words (`text`) or a tapped picture (`intent` with `slots`)."""
+
+    text: str | None = Field(default=None, max_length=500, description="The question as heard or typed.")
+    intent: str | None = Field(default=None, description="A tapped picture's intent, instead of words.")
+    slots: dict[str, Annotated[str, Field(max_length=100)]] = Field(default_factory=dict, max_length=10)
+    lang: str | None = Field(default=None, description="Default: the preschool's first language.")
+    previous: PreviousQuestion | None = Field(
+        default=None, description="The last question's intent, so that 'say it again' can repeat it."
+    )
+
+
+class AskResponse(BaseModel):
+    question: str | None
+    lang: str
+    intent: str
+    slots: dict[str, str]
+    confidence: float
+    yes_no: bool
+    text: str
+    speech: str
+    captions: list[str]
+    pictures: list[str]
+    available: bool
+
+
+def _intent(name: str, slots: dict[str, str], field: str) -> Intent:
+    if name not in INTENTS:
+        raise ApiError(422, f"{field}: unknown intent {name!r}.", code="invalid_request")
+    unknown = sorted(set(slots) - SLOTS_OF[name])
+    if unknown:
+        raise ApiError(422, f"{field}: the intent {name} has no slot {unknown[0]!r}.", code="invalid_request")
+    return Intent(name, slots)
+
+
+@router.post(
+    "/ask", summary="Ask Laiban: a question in words or a tapped picture", responses={401: ERRORS[401]}
+)
+def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
+    preschool = device.preschool
+    lang = body.lang or preschool.languages[0]
+    if lang not in preschool.languages:
+        raise ApiError(
+            422, f"lang: {lang!r} is not one of this preschool's languages.", code="invalid_request"
+        )
+    if (body.text is None) == (body.intent is None):
+        raise ApiError(422, "Send either text or intent.", code="invalid_request")
+    if body.text is not None and lang not in understanding.available_languages():
+        raise ApiError(
+            422,
+            f"lang: Laiban cannot understand {lang!r} yet; tap a picture instead.",
+            code="invalid_request",
+        )
+    previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
+    tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
+    today = today_for(preschool, local_now(preschool))
+    reply = assistant.ask(
+        lang=lang,
+        today=today,
+        context=context_for(db, preschool),
+        question=body.text,
+        intent=tapped,
+        previous=previous,
+    )
+    return AskResponse(**reply.as_json())
 
 
 @router.get(

@@ -1,0 +1,93 @@
+"""What a child asked (Intent) and what Laiban answers (Answer), independent of language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+# Stable intent names: used by the API, the kiosk, statistics and tests. Order = the kiosk's topics first.
+TOPIC_INTENTS = (
+    "weather",
+    "clothes",
+    "lunch",
+    "pickup",
+    "time",
+    "schedule",
+    "date",
+    "calendar",
+    "activities",
+)
+CONVERSATION_INTENTS = ("about", "greeting", "repeat", "language")
+OUT_OF_SCOPE = "out_of_scope"
+INTENTS = (*TOPIC_INTENTS, *CONVERSATION_INTENTS, OUT_OF_SCOPE)
+
+# The slots an intent can carry; anything else the recogniser found in the sentence is dropped.
+SLOTS_OF: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "weather": frozenset({"day", "condition"}),
+        "clothes": frozenset({"day", "garment", "condition"}),
+        "lunch": frozenset({"day", "meal", "food"}),
+        "pickup": frozenset({"day", "child"}),
+        "time": frozenset(),
+        "schedule": frozenset({"day", "event"}),
+        "date": frozenset({"day"}),
+        "calendar": frozenset({"day", "holiday"}),
+        "activities": frozenset({"day"}),
+        "about": frozenset(),
+        "greeting": frozenset({"greeting"}),
+        "repeat": frozenset(),
+        "language": frozenset({"language"}),
+        OUT_OF_SCOPE: frozenset(),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The recogniser's reading of one question. `confidence` is in [0, 1]."""
+
+    name: str
+    slots: Mapping[str, str] = field(default_factory=dict)
+    confidence: float = 1.0
+    yes_no: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in INTENTS:
+            raise ValueError(f"unknown intent {self.name!r}")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the preschool knows that helps understanding: its children's first names and the titles of
+    its clock events (title → event kind, e.g. "Fruktstund" → "fruit")."""
+
+    names: tuple[str, ...] = ()
+    events: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class LanguageNames:
+    """A parameter naming languages (ISO codes), written out in the language the answer is rendered in:
+    one language ("engelska", "English") or a list ("svenska, engelska och arabiska")."""
+
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One whole sentence from the message catalog: its Swedish source text (the msgid) and parameters."""
+
+    id: str
+    params: Mapping[str, str | int | LanguageNames] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a skill answers: sentences (each shown as a caption and spoken), pictures, and whether the
+    topic is available at all. `language` set means: from now on, speak this language."""
+
+    messages: tuple[Message, ...]
+    pictures: tuple[str, ...] = ()
+    available: bool = True
+    language: str | None = None
