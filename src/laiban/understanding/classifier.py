@@ -19,7 +19,7 @@ import numpy as np
 
 from laiban.understanding.language import SLOT_MARK
 
-NEIGHBOURS = 3  # a class's kNN score is the mean similarity of its k most similar sentences
+NEIGHBOURS = 1  # a class's kNN score is the similarity of its most similar sentence
 KNN_WEIGHT = 0.6  # the rest is the similarity to the class centroid
 
 

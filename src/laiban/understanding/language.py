@@ -31,6 +31,7 @@ def tokenize(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"['’´`]", "", text)
     text = re.sub(r"[^\w]+|_", " ", text)
+    text = re.sub(r"(\D)\1{2,}", r"\1", text)  # stretched sounds: "hellooo" → "hello", "neeej" → "nej"
     return text.split()
 
 
