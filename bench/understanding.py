@@ -1,7 +1,9 @@
 """How well Laiban understands: accuracy, out-of-scope false accepts, slots, noise, latency, start-up.
 
-Measured per language on the development sets in bench/data/understanding/dev-<lang>.yaml, which are
-written separately from the training sentences and never trained on.
+Measured per language on the development sets in bench/data/understanding/dev-<lang>.yaml, written
+separately from the training sentences and never trained on (the confidence threshold was chosen on
+them), and, where present, on the held-out test sets test-<lang>.yaml, which no choice was made on
+(figures prefixed `<lang>_test_`).
 
     python bench/understanding.py [--lang sv] [--errors] [--sweep]
 
@@ -101,8 +103,8 @@ SOUND_ALIKE = {
 }
 
 
-def load_dev(lang: str) -> list[dict]:
-    return yaml.safe_load((DEV / f"dev-{lang}.yaml").read_text(encoding="utf-8"))
+def load_dev(lang: str, name: str = "dev") -> list[dict]:
+    return yaml.safe_load((DEV / f"{name}-{lang}.yaml").read_text(encoding="utf-8"))
 
 
 def sound_alike(word: str, lang: str, rng: random.Random) -> str:
@@ -227,6 +229,25 @@ def main() -> None:
         print(f"{lang}_latency_p95_ms {timings[int(0.95 * len(timings))]:.3f}")
         print(f"{lang}_model_build_s {build:.3f}")
         print(f"{lang}_cold_start_s {cold_start_seconds(lang):.3f}")
+        if (DEV / f"test-{lang}.yaml").exists():
+            held_out = load_dev(lang, "test")
+            test = evaluate(recognizer, held_out)
+            noisy_test = evaluate(
+                recognizer, held_out, [add_noise(item["text"], lang, rng) for item in held_out]
+            )
+            print(f"{lang}_test_sentences {len(held_out)}")
+            print(f"{lang}_test_in_scope_accuracy {test['in_scope_accuracy']:.3f}")
+            print(f"{lang}_test_oos_false_accept_rate {test['oos_false_accepts']:.3f}")
+            print(f"{lang}_test_slot_accuracy {test['slot_accuracy']:.3f}")
+            print(f"{lang}_test_yes_no_accuracy {test['yes_no_accuracy']:.3f}")
+            print(f"{lang}_test_noisy_in_scope_accuracy {noisy_test['in_scope_accuracy']:.3f}")
+            if args.errors:
+                for text, item, got in test["errors"]:
+                    print(
+                        f"  TEST ERR {text!r}: want {item['intent']} {item.get('slots') or ''} "
+                        f"got {got.name} {dict(got.slots)} ({got.confidence})",
+                        file=sys.stderr,
+                    )
         if args.sweep:
             for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
                 understanding.THRESHOLD = threshold

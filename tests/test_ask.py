@@ -82,6 +82,18 @@ class TestAssistant:
         listed = assistant.ask(lang="sv", today=today(), context=Context(), intent=Intent("language"))
         assert listed.rendered.text == "Jag kan prata svenska och engelska."
 
+    def test_a_language_without_a_catalog_is_not_switched_to(self) -> None:
+        # Arabic is enabled at the preschool but Laiban has no Arabic sentences yet.
+        reply = assistant.ask(
+            lang="sv",
+            today=today(languages=("sv", "en", "ar")),
+            context=Context(),
+            intent=Intent("language", {"language": "ar"}),
+        )
+        assert reply.rendered.lang == "sv" and reply.answer.language is None
+        with pytest.raises(LookupError):
+            assistant.ask(lang="ar", today=today(), context=Context(), intent=Intent("greeting"))
+
     def test_say_it_again_answers_the_previous_question(self) -> None:
         first = assistant.ask(lang="sv", today=today(), context=Context(), intent=Intent("about"))
         again = assistant.ask(
@@ -220,7 +232,7 @@ class TestAskCli:
             (["--intent", "dance"], "Unknown intent"),
             (["--intent", "weather", "--slot", "colour=red"], "no slot"),
             (["--intent", "weather", "--slot", "day"], "key=value"),
-            (["hej", "--lang", "xx"], "cannot understand"),
+            (["hej", "--lang", "xx"], "cannot speak"),
             (["hej", "--preschool", "nowhere"], "no preschool"),
         ],
     )

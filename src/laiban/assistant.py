@@ -6,11 +6,11 @@ reply.as_json()  # the object `laiban ask --json` prints and `POST /api/v1/ask` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from laiban import understanding
-from laiban.i18n import Rendered, render
+from laiban.i18n import SOURCE_LANGUAGE, Rendered, languages_with_catalogs, render
 from laiban.model.intent import Answer, Context, Intent
 from laiban.model.today import Today
 from laiban.skills import SKILLS, conversation
@@ -52,6 +52,11 @@ class Reply:
         }
 
 
+def speakable(languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The languages Laiban can answer in: Swedish and those with a message catalog."""
+    return tuple(lang for lang in languages if lang == SOURCE_LANGUAGE or lang in languages_with_catalogs())
+
+
 def answer(intent: Intent, today: Today, previous: Intent | None = None) -> Answer:
     """The skill's answer; "say it again" answers the previous question anew."""
     if intent.name == "repeat":
@@ -76,6 +81,9 @@ def ask(
     """Answer a question in words, or a tapped intent; exactly one of the two is given."""
     if (question is None) == (intent is None):
         raise ValueError("ask needs either a question or an intent")
+    if lang not in speakable((lang,)):
+        raise LookupError(f"Laiban cannot speak {lang!r} yet.")
+    today = replace(today, languages=speakable(today.languages))
     if question is not None:
         intent = understanding.recognize(question, lang, context)
     assert intent is not None

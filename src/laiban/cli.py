@@ -204,6 +204,8 @@ def cmd_ask(args: argparse.Namespace) -> None:
 
     if args.intent and args.question:
         raise CommandError("Give a question or --intent, not both.")
+    if args.lang not in assistant.speakable((args.lang,)):
+        raise CommandError(f"Laiban cannot speak {args.lang!r} yet.")
     if args.intent:
         if args.intent not in INTENTS:
             raise CommandError(f"Unknown intent {args.intent!r}; known: {', '.join(INTENTS)}.")

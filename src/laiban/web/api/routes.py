@@ -190,6 +190,8 @@ def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
         )
     if (body.text is None) == (body.intent is None):
         raise ApiError(422, "Send either text or intent.", code="invalid_request")
+    if lang not in assistant.speakable((lang,)):
+        raise ApiError(422, f"lang: Laiban cannot speak {lang!r} yet.", code="invalid_request")
     if body.text is not None and lang not in understanding.available_languages():
         raise ApiError(
             422,
