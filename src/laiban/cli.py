@@ -9,6 +9,7 @@ import getpass
 import logging
 import socket
 import sys
+import threading
 import time
 import zoneinfo
 from collections.abc import Sequence
@@ -84,6 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     engine = _database(settings)
     if args.demo:
         _print_demo(engine)
+    # Build the understanding models while the server starts, so the first child does not wait.
+    threading.Thread(target=_warm_up, name="laiban-warm-up", daemon=True).start()
     app = create_app(settings, engine)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True, access_log=False)
@@ -94,6 +97,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
         flush=True,
     )
     server.run(sockets=[listener])
+
+
+def _warm_up() -> None:
+    from laiban.understanding import available_languages, recognizer_for
+
+    for lang in available_languages():
+        recognizer_for(lang)
 
 
 def _listen(host: str, port: int) -> socket.socket:
