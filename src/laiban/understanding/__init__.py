@@ -65,7 +65,7 @@ class Spelling:
     "vädret", "tomorow" → "tomorrow"), as speech recognition and children's pronunciation produce.
     Uses an index of single-letter deletions, so a look-up costs a few dictionary probes."""
 
-    MIN_LENGTH = 2  # shorter words are too often other real words
+    MIN_LENGTH = 2  # single letters are left alone
 
     def __init__(self, known: Counter[str] | None = None):
         self.known = known or Counter()
@@ -191,17 +191,16 @@ class Recognizer:
         return out, slots
 
     def _name(self, word: str, names: dict[str, str]) -> str | None:
+        """The roster name this word is: exact, or one letter off ("elle" → Ella, "noa" → Noah) for
+        names of four letters or more, when the word is not an ordinary word and only one name fits."""
         if word in names:
             return names[word]
-        if len(word) < 4 or self.knows(word):
-            return None  # short words and ordinary words are never taken for a name
+        if len(word) < 3 or word in self.spelling:
+            return None
         close = [
             name for key, name in names.items() if len(key) >= 4 and _edit_distance_at_most_one(word, key)
         ]
         return close[0] if len(close) == 1 else None
-
-    def knows(self, word: str) -> bool:
-        return self.model.knows(word) if hasattr(self, "model") else False
 
     def _is_yes_no(self, words: Sequence[str]) -> bool:
         content = [w for w in words if not w.startswith(SLOT_MARK)]

@@ -86,9 +86,6 @@ class Model:
         centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
         self._centroids = centroids
 
-    def knows(self, word: str) -> bool:
-        return "w:" + word in self.vocabulary
-
     def scores(self, tokens: Sequence[str]) -> dict[str, float]:
         feats = features(tokens)
         known = [(self.vocabulary[f], c) for f, c in feats.items() if f in self.vocabulary]
