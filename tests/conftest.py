@@ -27,6 +27,7 @@ from laiban.config import Settings
 from laiban.store.db import make_engine, migrate, session_factory, transaction
 from laiban.web.app import create_app
 
+from .localserver import LocalServer
 from .pg import TempPostgres, find_bin_dir
 from .world import World, build_world
 
@@ -198,3 +199,19 @@ def browser_for(app: FastAPI) -> Iterator[SignIn]:
     yield open_as
     for test_client in opened:
         test_client.close()
+
+
+@pytest.fixture(scope="session")
+def _local_server() -> Iterator[LocalServer]:
+    server = LocalServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def server(_local_server: LocalServer) -> Iterator[LocalServer]:
+    _local_server.reset()
+    yield _local_server
+    _local_server.reset()  # wakes any handler still sleeping

@@ -49,7 +49,7 @@ class TestAssistant:
         assert "module/weather" in reply.answer.pictures
 
     def test_topics_without_a_skill_say_so_politely(self) -> None:
-        reply = assistant.ask(lang="en", today=today(), context=Context(), intent=Intent("weather"))
+        reply = assistant.ask(lang="en", today=today(), context=Context(), intent=Intent("lunch"))
         assert reply.answer.available is False
         assert reply.rendered.text == "I can't answer that here yet. Ask a teacher!"
 

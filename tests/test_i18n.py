@@ -13,8 +13,11 @@ SOURCE = Path(laiban.__file__).parent
 
 
 def marked_sentences() -> set[str]:
-    found = extract_from_dir(str(SOURCE), method_map=[("**.py", "python")], keywords={"N_": None})
-    return {message for _, _, message, _, _ in found}
+    """Every marked msgid; for plural sentences the singular (the catalog's key)."""
+    found = extract_from_dir(
+        str(SOURCE), method_map=[("**.py", "python")], keywords={"N_": None, "Np_": (1, 2)}
+    )
+    return {message[0] if isinstance(message, tuple) else message for _, _, message, _, _ in found}
 
 
 def test_the_template_lists_every_marked_sentence() -> None:
@@ -31,7 +34,8 @@ def test_every_catalog_translates_every_sentence_with_the_same_placeholders(lang
     for sentence in marked_sentences():
         assert sentence in translations, f"{lang} lacks {sentence!r}"
         fields = {f for _, f, _, _ in string.Formatter().parse(sentence) if f}
-        assert {f for _, f, _, _ in string.Formatter().parse(translations[sentence]) if f} == fields
+        for translated in translations.plurals.get(sentence) or (translations.get(sentence),):
+            assert {f for _, f, _, _ in string.Formatter().parse(translated) if f} == fields
 
 
 def test_language_names_are_written_in_the_answers_language() -> None:

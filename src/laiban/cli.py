@@ -87,6 +87,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _print_demo(engine)
     # Build the understanding models while the server starts, so the first child does not wait.
     threading.Thread(target=_warm_up, name="laiban-warm-up", daemon=True).start()
+    from laiban.jobs import run_periodically
+
+    threading.Thread(
+        target=run_periodically, args=(engine, settings, threading.Event()), name="laiban-jobs", daemon=True
+    ).start()
     app = create_app(settings, engine)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True, access_log=False)
@@ -231,6 +236,8 @@ def cmd_ask(args: argparse.Namespace) -> None:
     with session_factory(engine)() as session:
         preschool = _preschool_for_ask(session, args.preschool)
         context = context_for(session, preschool)
+        # Read once for the whole batch; each question only moves the clock.
+        day = today_for(session, preschool, local_now(preschool, args.at))
         session.expunge_all()
     if not args.intent:
         recognizer_for(args.lang)  # build the model once, before the first question
@@ -239,8 +246,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
         [args.question] if args.question or args.intent else (line.rstrip("\r\n") for line in sys.stdin)
     )
     for question in questions:
-        now = local_now(preschool, args.at)
-        today = today_for(preschool, now)
+        today = replace(day, now=local_now(preschool, args.at))
         if args.intent:
             reply = assistant.ask(
                 lang=args.lang, today=today, context=context, intent=Intent(args.intent, slots)
@@ -285,8 +291,9 @@ def _local_time(text: str) -> dt.datetime:
 def cmd_fetch(args: argparse.Namespace) -> None:
     from laiban.jobs import run_all_once
 
-    engine = _database(_settings(args))
-    for line in run_all_once(engine):
+    settings = _settings(args)
+    engine = _database(settings)
+    for line in run_all_once(engine, settings):
         print(line)
 
 

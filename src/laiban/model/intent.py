@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -75,11 +76,41 @@ class LanguageNames:
 
 
 @dataclass(frozen=True)
+class Nouns:
+    """A parameter listing catalog words (msgids, e.g. garment names), each translated and joined the
+    language's way ("regnjacka, regnbyxor och stövlar")."""
+
+    msgids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DayName:
+    """A parameter naming a date's weekday in the answer's language ("fredag", "Friday")."""
+
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class ClockTime:
+    """A parameter showing a clock time the answer language's way ("10:00", "10:00 AM")."""
+
+    time: dt.time
+
+
+Param = str | int | LanguageNames | Nouns | DayName | ClockTime
+
+
+@dataclass(frozen=True)
 class Message:
-    """One whole sentence from the message catalog: its Swedish source text (the msgid) and parameters."""
+    """One whole sentence from the message catalog: its Swedish source text (the msgid) and parameters.
+
+    With `plural` (the Swedish plural sentence) the form is chosen by the number in `params[count]`, by
+    the rules of the answer's language ("1 grad", "5 grader")."""
 
     id: str
-    params: Mapping[str, str | int | LanguageNames] = field(default_factory=dict)
+    params: Mapping[str, Param] = field(default_factory=dict)
+    plural: str | None = None
+    count: str = "n"
 
 
 @dataclass(frozen=True)

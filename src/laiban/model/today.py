@@ -1,10 +1,13 @@
 """Today: everything a preschool knows about this moment, handed to the skills (which never read clocks,
-databases or the network themselves). Topic issues add their data here: forecast, menu, schedule…"""
+databases or the network themselves). Topic issues add their data here."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from laiban.model.weather import Forecast
 
 
 @dataclass(frozen=True)
@@ -13,3 +16,7 @@ class Today:
     preschool_name: str
     modules: tuple[str, ...]
     languages: tuple[str, ...]
+    day_ends_at: dt.time = dt.time(17, 0)
+    outdoor_times: tuple[dt.time, ...] = ()  # today's outdoor events, in order
+    forecast: Forecast | None = None  # the last good forecast for the preschool's location, if any
+    garment_corrections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # condition → garments

@@ -8,11 +8,13 @@ from collections.abc import Callable
 
 from laiban.model.intent import Answer, Intent
 from laiban.model.today import Today
-from laiban.skills import conversation
+from laiban.skills import clothes, conversation, weather
 
 Skill = Callable[[Intent, Today], Answer]
 
 SKILLS: dict[str, Skill] = {
+    "weather": weather.answer,
+    "clothes": clothes.answer,
     "about": conversation.about,
     "greeting": conversation.greeting,
     "language": conversation.language,

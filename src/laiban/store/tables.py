@@ -232,3 +232,50 @@ class MenuItem(Base):
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20), default="manual")
     edited_by_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StoredForecast(Base):
+    """The last good forecast for one location (shared by preschools within ~1 km), and how fetching it
+    went: failures back off, and the last good steps stay until a newer forecast replaces them."""
+
+    __tablename__ = "forecasts"
+
+    location_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    source: Mapped[str | None] = mapped_column(String(20))
+    fetched_at: Mapped[dt.datetime | None]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    last_attempt_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    metno_last_modified: Mapped[str | None] = mapped_column(String(64))
+
+
+class GarmentCorrection(Base):
+    """Staff's garments for one weather condition at one preschool, used instead of the rules until it
+    expires."""
+
+    __tablename__ = "garment_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    condition: Mapped[str] = mapped_column(String(30))
+    garments: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class GarmentRating(Base):
+    """A child's thumbs up (+1) or down (−1) for the clothes suggested in one condition."""
+
+    __tablename__ = "garment_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    condition: Mapped[str] = mapped_column(String(30))
+    garments: Mapped[list[str]] = mapped_column(JSON)
+    rating: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

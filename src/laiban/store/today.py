@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from laiban.model.intent import Context
 from laiban.model.today import Today
 from laiban.store.tables import Child, Preschool, ScheduleEvent
+from laiban.store.weather import active_corrections, load_forecast
 
 
 def local_now(preschool: Preschool, at: dt.datetime | None = None) -> dt.datetime:
@@ -21,12 +22,28 @@ def local_now(preschool: Preschool, at: dt.datetime | None = None) -> dt.datetim
     return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
 
 
-def today_for(preschool: Preschool, now: dt.datetime) -> Today:
+def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today:
+    """Everything the skills may use about this moment at this preschool (a few small reads)."""
+    outdoor = session.scalars(
+        select(ScheduleEvent.at)
+        .where(
+            ScheduleEvent.preschool_id == preschool.id,
+            ScheduleEvent.kind == "outdoor",
+            ScheduleEvent.group_id.is_(None),
+            or_(ScheduleEvent.weekday.is_(None), ScheduleEvent.weekday == now.weekday()),
+        )
+        .order_by(ScheduleEvent.at)
+    ).all()
+    weather = "weather" in preschool.modules
     return Today(
         now=now,
         preschool_name=preschool.name,
         modules=tuple(preschool.modules),
         languages=tuple(preschool.languages),
+        day_ends_at=preschool.day_ends_at,
+        outdoor_times=tuple(dict.fromkeys(outdoor)),
+        forecast=load_forecast(session, preschool.latitude, preschool.longitude) if weather else None,
+        garment_corrections=active_corrections(session, preschool.id, now) if weather else {},
     )
 
 

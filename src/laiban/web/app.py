@@ -30,6 +30,7 @@ CONTENT_SECURITY_POLICY = (
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app for these settings. The schema must already be migrated (`laiban serve` does it)."""
     from laiban.web.admin.routes import router as admin_router
+    from laiban.web.admin.weather import router as weather_router
     from laiban.web.api.routes import router as api_router
     from laiban.web.kiosk import router as kiosk_router
 
@@ -87,5 +88,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_router)
     app.include_router(admin_router)
+    app.include_router(weather_router)
     app.include_router(kiosk_router)
     return app

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from laiban.model.preschool import LANGUAGES, MODULES, ROLE_LABELS
 from laiban.web.security import csrf_token, remember_csrf_seed
@@ -24,6 +25,13 @@ def local_time(moment: dt.datetime, timezone: str) -> str:
 
 
 templates.env.filters["local_time"] = local_time
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(read_form)]  # the submitted form, for sync routes
 
 
 def render(

@@ -24,7 +24,7 @@ from laiban.store.preschools import (
     create_preschool,
 )
 from laiban.store.tables import Device, Group, Organisation, Preschool, User
-from laiban.web.admin.render import render
+from laiban.web.admin.render import Form, render
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import (
@@ -42,13 +42,6 @@ from laiban.web.security import (
 )
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-Form = Annotated[FormData, Depends(read_form)]
 
 
 def redirect(url: str) -> RedirectResponse:

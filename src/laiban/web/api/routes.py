@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from laiban import assistant, understanding
 from laiban.model.intent import INTENTS, SLOTS_OF, Intent
+from laiban.skills import clothes
 from laiban.store import accounts
 from laiban.store.db import transaction
 from laiban.store.tables import Preschool
 from laiban.store.today import context_for, local_now, today_for
+from laiban.store.weather import rate
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CurrentDevice, CurrentStaff, Db, client_address, settings_of
@@ -200,7 +202,7 @@ def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
         )
     previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
     tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
-    today = today_for(preschool, local_now(preschool))
+    today = today_for(db, preschool, local_now(preschool))
     reply = assistant.ask(
         lang=lang,
         today=today,
@@ -210,6 +212,25 @@ def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
         previous=previous,
     )
     return AskResponse(**reply.as_json())
+
+
+class RatingRequest(BaseModel):
+    rating: Literal["up", "down"] = Field(description="The child's thumbs up or down for the clothes shown.")
+
+
+@router.post(
+    "/clothes/rating",
+    status_code=204,
+    summary="A child rates the clothes suggestion shown now",
+    responses={401: ERRORS[401], 409: {"description": "No suggestion to rate (the weather is unknown)"}},
+)
+def rate_clothes(body: RatingRequest, device: CurrentDevice, db: Db) -> Response:
+    preschool = device.preschool
+    suggested = clothes.suggestion(today_for(db, preschool, local_now(preschool)))
+    if suggested is None:
+        raise ApiError(409, "There is no clothes suggestion to rate right now.", code="nothing_to_rate")
+    rate(db, preschool.id, suggested[0], suggested[1], up=body.rating == "up")
+    return Response(status_code=204)
 
 
 @router.get(

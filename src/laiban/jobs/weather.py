@@ -1,0 +1,126 @@
+"""Refreshing forecasts: every preschool location with the weather module, at most every 30 minutes,
+SMHI first and MET Norway when SMHI fails (or the place is outside its area). Failures back off and the
+last good forecast stays. Runs outside any question: network I/O never happens while a child waits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from email.utils import format_datetime
+
+import httpx
+from sqlalchemy import Engine, select
+
+from laiban import __version__
+from laiban.config import Settings
+from laiban.model.weather import Forecast, location_key
+from laiban.sources import SourceError, metno, smhi
+from laiban.store.db import session_factory, transaction
+from laiban.store.tables import Preschool, utcnow
+from laiban.store.weather import forecast_row, save_forecast
+
+log = logging.getLogger("laiban.jobs.weather")
+
+REFRESH_EVERY = dt.timedelta(minutes=30)
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_BACK_OFF = dt.timedelta(minutes=30)
+
+
+def user_agent(settings: Settings) -> str:
+    return f"Laiban/{__version__} ({settings.contact or 'contact not configured'})"
+
+
+def locations(engine: Engine) -> dict[str, tuple[float, float]]:
+    """One (lat, lon) per location key among preschools that show the weather."""
+    with transaction(session_factory(engine)) as session:
+        rows = session.execute(select(Preschool.latitude, Preschool.longitude, Preschool.modules)).all()
+    found: dict[str, tuple[float, float]] = {}
+    for latitude, longitude, modules in rows:
+        if latitude is not None and longitude is not None and "weather" in modules:
+            found.setdefault(location_key(latitude, longitude), (latitude, longitude))
+    return found
+
+
+def fetch(
+    settings: Settings,
+    client: httpx.Client,
+    latitude: float,
+    longitude: float,
+    now: dt.datetime,
+    metno_last_modified: str | None,
+) -> tuple[Forecast | None, str | None, str]:
+    """(forecast or None if MET Norway says unchanged, its Last-Modified, a line on what happened).
+    Raises SourceError when both sources fail."""
+    try:
+        forecast = smhi.fetch(client, settings.smhi_base_url, latitude, longitude, now)
+        if forecast.steps:
+            return forecast, None, "SMHI"
+        smhi_problem = "SMHI sent no forecast steps."
+    except SourceError as exc:
+        smhi_problem = str(exc)
+    try:
+        forecast, info = metno.fetch(
+            client,
+            settings.metno_base_url,
+            latitude,
+            longitude,
+            now,
+            user_agent=user_agent(settings),
+            if_modified_since=metno_last_modified,
+        )
+    except SourceError as exc:
+        raise SourceError(f"{smhi_problem} {exc}") from exc
+    if forecast is not None and not forecast.steps:
+        raise SourceError(f"{smhi_problem} MET Norway sent no forecast steps.")
+    modified = info.get("last_modified")
+    header = format_datetime(modified.astimezone(dt.UTC), usegmt=True) if modified else None
+    return forecast, header, f"MET Norway ({smhi_problem})"
+
+
+def refresh_forecasts(
+    engine: Engine, settings: Settings, now: dt.datetime | None = None, client: httpx.Client | None = None
+) -> str:
+    now = now or utcnow()
+    sessions = session_factory(engine)
+    done: list[str] = []
+    own_client = client is None
+    client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    try:
+        for key, (latitude, longitude) in locations(engine).items():
+            with transaction(sessions) as session:
+                row = forecast_row(session, latitude, longitude)
+                if row.fetched_at and now - row.fetched_at < REFRESH_EVERY:
+                    done.append(f"{key} fresh")
+                    continue
+                if row.next_attempt_at and now < row.next_attempt_at:
+                    done.append(f"{key} waiting after {row.failures} failure(s)")
+                    continue
+                last_modified = row.metno_last_modified if row.source == "metno" else None
+            try:  # no transaction is open while the network is asked
+                forecast, modified, how = fetch(settings, client, latitude, longitude, now, last_modified)
+            except SourceError as exc:
+                with transaction(sessions) as session:
+                    row = forecast_row(session, latitude, longitude)
+                    row.failures += 1
+                    row.last_attempt_at = now
+                    row.last_error = str(exc)
+                    row.next_attempt_at = now + min(dt.timedelta(minutes=2**row.failures), MAX_BACK_OFF)
+                log.warning("forecast for %s failed (%d in a row): %s", key, row.failures, exc)
+                done.append(f"{key} failed: {exc}")
+                continue
+            with transaction(sessions) as session:
+                row = forecast_row(session, latitude, longitude)
+                row.last_attempt_at = now
+                row.next_attempt_at = None
+                if forecast is None:  # MET Norway: not modified since our copy
+                    row.fetched_at = now
+                    row.failures = 0
+                    row.last_error = None
+                else:
+                    save_forecast(row, forecast)
+                    row.metno_last_modified = modified
+            done.append(f"{key} from {how}")
+    finally:
+        if own_client:
+            client.close()
+    return "; ".join(done) if done else "no preschool with the weather module has coordinates"
