@@ -25,6 +25,7 @@ def local_time(moment: dt.datetime, timezone: str) -> str:
 
 
 templates.env.filters["local_time"] = local_time
+templates.env.filters["lookup"] = lambda keys, table: [table[key] for key in keys]  # codes → labels
 
 
 async def read_form(request: Request) -> FormData:
