@@ -175,6 +175,11 @@ def test_today_and_tomorrow() -> None:
     assert saturday.startswith("På lördag blir det")
 
 
+def test_this_afternoon() -> None:
+    text = say(weather.answer, Intent("weather", {"day": "this_afternoon"}), today_at(local(26, 9)))
+    assert text == "I eftermiddag kommer det regn. Det blir mellan 4 och 6 grader."
+
+
 def test_honest_about_the_past_and_the_far_future() -> None:
     today = today_at(local(26, 9))
     assert say(weather.answer, Intent("weather", {"day": "yesterday"}), today) == (
@@ -332,6 +337,20 @@ def test_met_norway_is_the_fallback(
     db.expire_all()
     again = stored.load_forecast(db, 56.0464, 12.6945)
     assert again is not None and again.steps == forecast.steps and again.fetched_at == later
+
+
+def test_met_norways_expires_is_honoured(
+    engine: Engine, sources: Settings, server: LocalServer, located: Preschool
+) -> None:
+    server.routes[SMHI_PATH] = Reply(404, b"outside")
+    server.routes["/metno" + METNO_PATH] = json_reply(
+        METNO_FIXTURE, headers={"Expires": "Thu, 26 Nov 2026 10:30:00 GMT"}
+    )
+    refresh_forecasts(engine, sources, NOW)
+    calls = len(server.seen)
+    assert "Expires" in refresh_forecasts(engine, sources, NOW + dt.timedelta(minutes=45))
+    assert len(server.seen) == calls
+    assert "from" in refresh_forecasts(engine, sources, NOW + dt.timedelta(minutes=91))
 
 
 def test_failures_back_off_and_keep_the_last_good_forecast(

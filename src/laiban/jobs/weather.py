@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from email.utils import format_datetime
 
 import httpx
@@ -41,6 +42,14 @@ def locations(engine: Engine) -> dict[str, tuple[float, float]]:
     return found
 
 
+@dataclass(frozen=True)
+class Fetched:
+    forecast: Forecast | None  # None: MET Norway says our copy is still current (304)
+    how: str  # for the log line
+    metno_last_modified: str | None = None
+    metno_expires_at: dt.datetime | None = None
+
+
 def fetch(
     settings: Settings,
     client: httpx.Client,
@@ -48,13 +57,12 @@ def fetch(
     longitude: float,
     now: dt.datetime,
     metno_last_modified: str | None,
-) -> tuple[Forecast | None, str | None, str]:
-    """(forecast or None if MET Norway says unchanged, its Last-Modified, a line on what happened).
-    Raises SourceError when both sources fail."""
+) -> Fetched:
+    """SMHI, else MET Norway; raises SourceError when both fail."""
     try:
         forecast = smhi.fetch(client, settings.smhi_base_url, latitude, longitude, now)
         if forecast.steps:
-            return forecast, None, "SMHI"
+            return Fetched(forecast, "SMHI")
         smhi_problem = "SMHI sent no forecast steps."
     except SourceError as exc:
         smhi_problem = str(exc)
@@ -74,7 +82,7 @@ def fetch(
         raise SourceError(f"{smhi_problem} MET Norway sent no forecast steps.")
     modified = info.get("last_modified")
     header = format_datetime(modified.astimezone(dt.UTC), usegmt=True) if modified else None
-    return forecast, header, f"MET Norway ({smhi_problem})"
+    return Fetched(forecast, f"MET Norway ({smhi_problem})", header, info.get("expires"))
 
 
 def refresh_forecasts(
@@ -95,9 +103,12 @@ def refresh_forecasts(
                 if row.next_attempt_at and now < row.next_attempt_at:
                     done.append(f"{key} waiting after {row.failures} failure(s)")
                     continue
+                if row.source == "metno" and row.metno_expires_at and now < row.metno_expires_at:
+                    done.append(f"{key} fresh until MET Norway's Expires")
+                    continue
                 last_modified = row.metno_last_modified if row.source == "metno" else None
             try:  # no transaction is open while the network is asked
-                forecast, modified, how = fetch(settings, client, latitude, longitude, now, last_modified)
+                fetched = fetch(settings, client, latitude, longitude, now, last_modified)
             except SourceError as exc:
                 with transaction(sessions) as session:
                     row = forecast_row(session, latitude, longitude)
@@ -112,14 +123,15 @@ def refresh_forecasts(
                 row = forecast_row(session, latitude, longitude)
                 row.last_attempt_at = now
                 row.next_attempt_at = None
-                if forecast is None:  # MET Norway: not modified since our copy
+                if fetched.forecast is None:  # MET Norway: not modified since our copy
                     row.fetched_at = now
                     row.failures = 0
                     row.last_error = None
                 else:
-                    save_forecast(row, forecast)
-                    row.metno_last_modified = modified
-            done.append(f"{key} from {how}")
+                    save_forecast(row, fetched.forecast)
+                    row.metno_last_modified = fetched.metno_last_modified
+                row.metno_expires_at = fetched.metno_expires_at
+            done.append(f"{key} from {fetched.how}")
     finally:
         if own_client:
             client.close()

@@ -51,6 +51,16 @@ TOMORROW = {
     State.SNOW: N_("Imorgon kommer det snö."),
     State.THUNDER: N_("Imorgon kan det åska."),
 }
+AFTERNOON = {
+    State.CLEAR: N_("I eftermiddag blir det mest sol."),
+    State.PARTLY_CLOUDY: N_("I eftermiddag blir det både sol och moln."),
+    State.CLOUDY: N_("I eftermiddag blir det molnigt."),
+    State.FOG: N_("I eftermiddag blir det dimmigt."),
+    State.RAIN: N_("I eftermiddag kommer det regn."),
+    State.SLEET: N_("I eftermiddag kommer det snöblandat regn."),
+    State.SNOW: N_("I eftermiddag kommer det snö."),
+    State.THUNDER: N_("I eftermiddag kan det åska."),
+}
 ON_DAY = {
     State.CLEAR: N_("På {day} blir det mest sol."),
     State.PARTLY_CLOUDY: N_("På {day} blir det både sol och moln."),
@@ -72,6 +82,7 @@ ONLY_AHEAD = N_("Jag vet bara hur vädret blir, inte hur det var.")
 TOO_FAR = N_("Så långt fram vet jag inte hur vädret blir.")
 WHICH_DAY = N_("Jag kan berätta om vädret idag och de närmaste dagarna.")
 
+AFTERNOON_STARTS = dt.time(12, 0)
 WINDY = 8.0  # m/s mean wind that children feel as "blåsigt"
 COLD = 5.0  # °C feels-like at or below: "kallt"
 WARM = 18.0  # °C feels-like at or above: "varmt"
@@ -86,6 +97,8 @@ def answer(intent: Intent, today: Today) -> Answer:
     if forecast is None:
         return unknown_weather()
     day_slot = intent.slots.get("day")
+    if day_slot == "this_afternoon":
+        return _afternoon(intent, today, forecast)
     day = resolve_day(day_slot, today.now.date())
     if day is None:
         return Answer((Message(WHICH_DAY),), pictures=("laiban/thinking",))
@@ -120,10 +133,28 @@ def _now(intent: Intent, today: Today, forecast: Forecast) -> Answer:
     return Answer(tuple(messages), pictures=(f"weather/{state}", f"thermometer/{degrees}"))
 
 
-def _day(intent: Intent, today: Today, day: dt.date, steps: tuple[ForecastStep, ...]) -> Answer:
+def _afternoon(intent: Intent, today: Today, forecast: Forecast) -> Answer:
+    """From noon (or now, if later) until the preschool closes."""
+    noon = dt.datetime.combine(today.now.date(), AFTERNOON_STARTS, today.now.tzinfo)
+    start = max(today.now, noon)
+    end = max(
+        dt.datetime.combine(today.now.date(), today.day_ends_at, today.now.tzinfo),
+        start + dt.timedelta(hours=1),
+    )
+    steps = steps_between(forecast, start, end)
+    if not steps:
+        return unknown_weather()
+    return _day(intent, today, today.now.date(), steps, afternoon=True)
+
+
+def _day(
+    intent: Intent, today: Today, day: dt.date, steps: tuple[ForecastStep, ...], afternoon: bool = False
+) -> Answer:
     state = state_of_period(steps)
     temperatures = [s.temperature for s in steps if s.temperature is not None]
-    if day == today.now.date():
+    if afternoon:
+        sentence = Message(AFTERNOON[state])
+    elif day == today.now.date():
         sentence = Message(TODAY[state])
     elif day == today.now.date() + dt.timedelta(days=1):
         sentence = Message(TOMORROW[state])

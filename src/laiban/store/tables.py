@@ -251,6 +251,7 @@ class StoredForecast(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     metno_last_modified: Mapped[str | None] = mapped_column(String(64))
+    metno_expires_at: Mapped[dt.datetime | None]  # MET Norway asks not to be asked again before this
 
 
 class GarmentCorrection(Base):

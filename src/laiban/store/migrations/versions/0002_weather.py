@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("metno_last_modified", sa.String(length=64), nullable=True),
+        sa.Column("metno_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("location_key", name=op.f("pk_forecasts")),
     )
     op.create_table(
