@@ -8,6 +8,13 @@ runs while a child waits: jobs fetch ahead of time and store the result.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
 
 class SourceError(Exception):
     """A service gave no usable data. The message is one plain sentence saying why, e.g.
@@ -16,3 +23,48 @@ class SourceError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+# --- helpers shared by the source modules ---------------------------------------------------------
+
+
+def number(data: Mapping[str, Any], key: str, missing: float | None = None) -> float | None:
+    """A finite number, or None for a missing key, the service's "missing" marker (SMHI: 9999), or
+    anything that is not a number."""
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        found = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(found) or (missing is not None and found == missing):
+        return None
+    return found
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (a time without offset is taken as UTC), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def require_aware(moment: dt.datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("The fetch time must be timezone-aware.")
+
+
+def timeout_text(client: httpx.Client) -> str:
+    limits = [t for t in (client.timeout.connect, client.timeout.read) if t is not None]
+    return f" (within {max(limits):g} seconds)" if limits else ""
+
+
+def reason(exc: Exception) -> str:
+    return str(exc).strip().rstrip(".") or type(exc).__name__

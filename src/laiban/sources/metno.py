@@ -22,14 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from laiban.model.weather import Forecast, ForecastStep, Precipitation, Symbol, feels_like
-from laiban.sources import SourceError
+from laiban.sources import SourceError, number, parse_time, reason, require_aware, timeout_text
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +53,14 @@ def parse(payload: dict[str, Any], fetched_at: dt.datetime, latitude: float, lon
     Tolerant like the SMHI parser: entries without a readable `time` are skipped (as are repeats),
     missing keys give None, and a payload without entries gives a Forecast without steps.
     """
-    _require_aware(fetched_at)
+    require_aware(fetched_at)
     properties = payload.get("properties") if isinstance(payload, Mapping) else None
     series = properties.get("timeseries") if isinstance(properties, Mapping) else None
     entries: dict[dt.datetime, Mapping[str, Any]] = {}
     for entry in series if isinstance(series, list) else ():
         if not isinstance(entry, Mapping):
             continue
-        time = _parse_time(entry.get("time"))
+        time = parse_time(entry.get("time"))
         if time is not None and time not in entries:
             data = entry.get("data")
             entries[time] = data if isinstance(data, Mapping) else {}
@@ -98,7 +97,7 @@ def fetch(
     before `expires`. Raises SourceError on HTTP errors (403: the User-Agent), timeouts, connection
     errors, malformed JSON, or JSON without a `properties.timeseries` list.
     """
-    _require_aware(now)
+    require_aware(now)
     if not user_agent.strip():
         raise ValueError("MET Norway requires a User-Agent with the app's name and a contact.")
     url = forecast_url(base_url, latitude, longitude)
@@ -108,9 +107,9 @@ def fetch(
     try:
         response = client.get(url, headers=headers)
     except httpx.TimeoutException as exc:
-        raise SourceError(f"{NAME} did not answer in time{_timeout_text(client)}.") from exc
+        raise SourceError(f"{NAME} did not answer in time{timeout_text(client)}.") from exc
     except httpx.TransportError as exc:
-        raise SourceError(f"{NAME} could not be reached ({_reason(exc)}).") from exc
+        raise SourceError(f"{NAME} could not be reached ({reason(exc)}).") from exc
     except httpx.InvalidURL as exc:
         raise SourceError(f"The {NAME} address {url!r} is not a valid URL.") from exc
     status = response.status_code
@@ -156,10 +155,10 @@ def _step(
     time: dt.datetime, data: Mapping[str, Any], previous: tuple[dt.datetime, Mapping[str, Any]] | None
 ) -> ForecastStep:
     details = _mapping(_mapping(data, "instant"), "details")
-    temperature = _number(details, "air_temperature")
-    wind_speed = _number(details, "wind_speed")
-    humidity = _number(details, "relative_humidity")
-    cloud = _number(details, "cloud_area_fraction")
+    temperature = number(details, "air_temperature")
+    wind_speed = number(details, "wind_speed")
+    humidity = number(details, "relative_humidity")
+    cloud = number(details, "cloud_area_fraction")
     amount, code, hours = _period_before(time, previous)
     symbol, kind, thunder = _read_symbol(code)
     if symbol is None and kind is Precipitation.NONE and amount is not None and amount > SOMETHING_FALLS_MM:
@@ -172,7 +171,7 @@ def _step(
         temperature=temperature,
         feels_like=feels_like(temperature, wind_speed, humidity) if temperature is not None else None,
         wind_speed=wind_speed,
-        wind_gust=_number(details, "wind_speed_of_gust"),
+        wind_gust=number(details, "wind_speed_of_gust"),
         humidity=humidity,
         precipitation_mm=amount,
         precipitation=kind,
@@ -191,9 +190,9 @@ def _period_before(
     start, data = previous
     hours = (time - start) / _HOUR
     one, six = _mapping(data, "next_1_hours"), _mapping(data, "next_6_hours")
-    six_amount = _number(_mapping(six, "details"), "precipitation_amount")
+    six_amount = number(_mapping(six, "details"), "precipitation_amount")
     if hours == 1:
-        amount = _number(_mapping(one, "details"), "precipitation_amount")
+        amount = number(_mapping(one, "details"), "precipitation_amount")
         if amount is None and six_amount is not None:
             amount = six_amount / 6
         code = _symbol_code(one) or _symbol_code(six)
@@ -254,31 +253,6 @@ def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _number(data: Mapping[str, Any], key: str) -> float | None:
-    """A finite number, or None for a missing key or anything that is not a number."""
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    """An ISO 8601 time as an aware UTC datetime (a time without offset is taken as UTC), or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
-
-
 def _http_date(value: str | None) -> dt.datetime | None:
     """An HTTP date header (RFC 9110) as an aware UTC datetime, or None when absent or unreadable."""
     if not value:
@@ -290,17 +264,3 @@ def _http_date(value: str | None) -> dt.datetime | None:
     if moment.tzinfo is None:  # "-0000" or an obsolete zone: HTTP dates are GMT
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
-
-
-def _require_aware(moment: dt.datetime) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("The fetch time must be timezone-aware.")
-
-
-def _timeout_text(client: httpx.Client) -> str:
-    limits = [t for t in (client.timeout.connect, client.timeout.read) if t is not None]
-    return f" (within {max(limits):g} seconds)" if limits else ""
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc).strip().rstrip(".") or type(exc).__name__

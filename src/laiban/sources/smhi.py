@@ -12,14 +12,13 @@ means "nothing falls"); keys may be missing and unknown keys are ignored.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from laiban.model.weather import Forecast, ForecastStep, Precipitation, Symbol, feels_like
-from laiban.sources import SourceError
+from laiban.sources import SourceError, number, parse_time, reason, require_aware, timeout_text
 
 SOURCE = "smhi"
 NAME = "SMHI"
@@ -94,17 +93,17 @@ def parse(payload: dict[str, Any], fetched_at: dt.datetime, latitude: float, lon
     Tolerant: entries without a readable `time` are skipped (as are repeats of a time), missing keys
     and 9999 give None, and a payload without steps gives a Forecast without steps (the caller decides).
     """
-    _require_aware(fetched_at)
+    require_aware(fetched_at)
     series = payload.get("timeSeries") if isinstance(payload, Mapping) else None
     steps: dict[dt.datetime, ForecastStep] = {}
     for entry in series if isinstance(series, list) else ():
         if not isinstance(entry, Mapping):
             continue
-        time = _parse_time(entry.get("time"))
+        time = parse_time(entry.get("time"))
         if time is None or time in steps:
             continue
         data = entry.get("data")
-        start = _parse_time(entry.get("intervalParametersStartTime"))
+        start = parse_time(entry.get("intervalParametersStartTime"))
         hours = (time - start).total_seconds() / 3600 if start is not None and start < time else 1.0
         steps[time] = _step(time, data if isinstance(data, Mapping) else {}, hours)
     return Forecast(
@@ -132,14 +131,14 @@ def fetch(
     Raises SourceError on HTTP errors (400/404: outside SMHI's area), timeouts, connection errors,
     malformed JSON, or JSON without a `timeSeries` list.
     """
-    _require_aware(now)
+    require_aware(now)
     url = point_url(base_url, latitude, longitude)
     try:
         response = client.get(url, headers={"Accept": "application/json"})
     except httpx.TimeoutException as exc:
-        raise SourceError(f"{NAME} did not answer in time{_timeout_text(client)}.") from exc
+        raise SourceError(f"{NAME} did not answer in time{timeout_text(client)}.") from exc
     except httpx.TransportError as exc:
-        raise SourceError(f"{NAME} could not be reached ({_reason(exc)}).") from exc
+        raise SourceError(f"{NAME} could not be reached ({reason(exc)}).") from exc
     except httpx.InvalidURL as exc:
         raise SourceError(f"The {NAME} address {url!r} is not a valid URL.") from exc
     status = response.status_code
@@ -163,10 +162,10 @@ def fetch(
 
 
 def _step(time: dt.datetime, data: Mapping[str, Any], hours: float) -> ForecastStep:
-    temperature = _number(data, "air_temperature")
-    wind_speed = _number(data, "wind_speed")
-    humidity = _number(data, "relative_humidity")
-    oktas = _number(data, "cloud_area_fraction")
+    temperature = number(data, "air_temperature", MISSING)
+    wind_speed = number(data, "wind_speed", MISSING)
+    humidity = number(data, "relative_humidity", MISSING)
+    oktas = number(data, "cloud_area_fraction", MISSING)
     amount = next(
         (
             value
@@ -175,16 +174,16 @@ def _step(time: dt.datetime, data: Mapping[str, Any], hours: float) -> ForecastS
                 "precipitation_amount_mean_deterministic",
                 "precipitation_amount_median",
             )
-            if (value := _number(data, key)) is not None and value >= 0
+            if (value := number(data, key, MISSING)) is not None and value >= 0
         ),
         None,
     )
-    frozen_part = _number(data, "precipitation_frozen_part")  # −9: nothing falls
+    frozen_part = number(data, "precipitation_frozen_part", MISSING)  # −9: nothing falls
     if frozen_part is not None and not 0 <= frozen_part <= 100:
         frozen_part = None
     symbol_code = _code(data, "symbol_code")
     type_code = _code(data, "predominant_precipitation_type_at_surface")
-    thunder_probability = _number(data, "thunderstorm_probability")
+    thunder_probability = number(data, "thunderstorm_probability", MISSING)
     thunder = (
         symbol_code in _THUNDER_SYMBOLS
         or (thunder_probability is not None and thunder_probability >= THUNDER_PROBABILITY)
@@ -195,7 +194,7 @@ def _step(time: dt.datetime, data: Mapping[str, Any], hours: float) -> ForecastS
         temperature=temperature,
         feels_like=feels_like(temperature, wind_speed, humidity) if temperature is not None else None,
         wind_speed=wind_speed,
-        wind_gust=_number(data, "wind_speed_of_gust"),
+        wind_gust=number(data, "wind_speed_of_gust", MISSING),
         humidity=humidity,
         precipitation_mm=amount,
         precipitation=_precipitation(symbol_code, amount, hours, frozen_part, type_code, temperature),
@@ -238,47 +237,6 @@ def _precipitation(
     return kind
 
 
-def _number(data: Mapping[str, Any], key: str) -> float | None:
-    """A finite number, or None for a missing key, 9999, or anything that is not a number."""
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number == MISSING:
-        return None
-    return number
-
-
 def _code(data: Mapping[str, Any], key: str) -> int | None:
-    number = _number(data, key)
-    return int(number) if number is not None and number.is_integer() else None
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    """An ISO 8601 time as an aware UTC datetime (a time without offset is taken as UTC), or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
-
-
-def _require_aware(moment: dt.datetime) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("The fetch time must be timezone-aware.")
-
-
-def _timeout_text(client: httpx.Client) -> str:
-    limits = [t for t in (client.timeout.connect, client.timeout.read) if t is not None]
-    return f" (within {max(limits):g} seconds)" if limits else ""
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc).strip().rstrip(".") or type(exc).__name__
+    value = number(data, key, MISSING)
+    return int(value) if value is not None and value.is_integer() else None
