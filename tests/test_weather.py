@@ -517,3 +517,33 @@ def test_outdoor_times_come_from_the_schedule(db: Session, located: Preschool) -
     db.commit()
     today = today_for(db, located, local(26, 8))  # a Thursday
     assert today.outdoor_times == (dt.time(9, 30), dt.time(15, 0))
+
+
+def test_the_server_refreshes_forecasts_on_its_own(tmp_path: Path, server: LocalServer) -> None:
+    import socket
+    import time
+
+    server.routes[SMHI_PATH] = json_reply(SMHI_FIXTURE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAIBAN_")}
+    env.update(
+        LAIBAN_DATA_DIR=str(tmp_path),
+        LAIBAN_SMHI_BASE_URL=server.url,
+        LAIBAN_METNO_BASE_URL=server.url + "/metno",
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "laiban.cli", "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(s.path.startswith(SMHI_PATH) for s in server.seen):
+            time.sleep(0.1)
+        assert any(s.path.startswith(SMHI_PATH) for s in server.seen), "the server never fetched a forecast"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
