@@ -28,6 +28,27 @@ class SourceError(Exception):
 # --- helpers shared by the source modules ---------------------------------------------------------
 
 
+def get(client: httpx.Client, url: str, name: str, headers: dict[str, str]) -> httpx.Response:
+    """GET with the client's timeout; network trouble becomes a SourceError naming the service."""
+    try:
+        return client.get(url, headers=headers)
+    except httpx.TimeoutException as exc:
+        raise SourceError(f"{name} did not answer in time{timeout_text(client)}.") from exc
+    except httpx.TransportError as exc:
+        raise SourceError(f"{name} could not be reached ({reason(exc)}).") from exc
+    except httpx.InvalidURL as exc:
+        raise SourceError(f"The {name} address {url!r} is not a valid URL.") from exc
+
+
+def json_of(response: httpx.Response, name: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise SourceError(
+            f"{name} sent a reply that is not valid JSON.", status=response.status_code
+        ) from exc
+
+
 def number(data: Mapping[str, Any], key: str, missing: float | None = None) -> float | None:
     """A finite number, or None for a missing key, the service's "missing" marker (SMHI: 9999), or
     anything that is not a number."""

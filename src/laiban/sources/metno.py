@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from laiban.model.weather import Forecast, ForecastStep, Precipitation, Symbol, feels_like
-from laiban.sources import SourceError, number, parse_time, reason, require_aware, timeout_text
+from laiban.sources import SourceError, get, json_of, number, parse_time, require_aware
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +104,7 @@ def fetch(
     headers = {"User-Agent": user_agent, "Accept": "application/json"}
     if if_modified_since:
         headers["If-Modified-Since"] = if_modified_since
-    try:
-        response = client.get(url, headers=headers)
-    except httpx.TimeoutException as exc:
-        raise SourceError(f"{NAME} did not answer in time{timeout_text(client)}.") from exc
-    except httpx.TransportError as exc:
-        raise SourceError(f"{NAME} could not be reached ({reason(exc)}).") from exc
-    except httpx.InvalidURL as exc:
-        raise SourceError(f"The {NAME} address {url!r} is not a valid URL.") from exc
+    response = get(client, url, NAME, headers)
     status = response.status_code
     info: dict[str, Any] = {
         "status": status,
@@ -123,10 +116,7 @@ def fetch(
     _raise_for_status(status)
     if status == 203:
         log.warning("MET Norway marks locationforecast/2.0/compact as deprecated (HTTP 203).")
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise SourceError(f"{NAME} sent a reply that is not valid JSON.", status=status) from exc
+    payload = json_of(response, NAME)
     properties = payload.get("properties") if isinstance(payload, dict) else None
     if not isinstance(properties, dict) or not isinstance(properties.get("timeseries"), list):
         raise SourceError(f"{NAME} sent JSON without a properties.timeseries list.", status=status)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from laiban.model.weather import Forecast, ForecastStep, Precipitation, Symbol, feels_like
-from laiban.sources import SourceError, number, parse_time, reason, require_aware, timeout_text
+from laiban.sources import SourceError, get, json_of, number, parse_time, require_aware
 
 SOURCE = "smhi"
 NAME = "SMHI"
@@ -133,14 +133,7 @@ def fetch(
     """
     require_aware(now)
     url = point_url(base_url, latitude, longitude)
-    try:
-        response = client.get(url, headers={"Accept": "application/json"})
-    except httpx.TimeoutException as exc:
-        raise SourceError(f"{NAME} did not answer in time{timeout_text(client)}.") from exc
-    except httpx.TransportError as exc:
-        raise SourceError(f"{NAME} could not be reached ({reason(exc)}).") from exc
-    except httpx.InvalidURL as exc:
-        raise SourceError(f"The {NAME} address {url!r} is not a valid URL.") from exc
+    response = get(client, url, NAME, {"Accept": "application/json"})
     status = response.status_code
     if status in (400, 404):
         raise SourceError(f"{NAME} answered {status}: the location is outside its area.", status=status)
@@ -152,10 +145,7 @@ def fetch(
         )
     if not 200 <= status < 300:
         raise SourceError(f"{NAME} answered {status} instead of a forecast.", status=status)
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise SourceError(f"{NAME} sent a reply that is not valid JSON.", status=status) from exc
+    payload = json_of(response, NAME)
     if not isinstance(payload, dict) or not isinstance(payload.get("timeSeries"), list):
         raise SourceError(f"{NAME} sent JSON without a timeSeries list.", status=status)
     return parse(payload, now, latitude, longitude)
