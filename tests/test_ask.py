@@ -49,7 +49,9 @@ class TestAssistant:
         assert "module/weather" in reply.answer.pictures
 
     def test_topics_without_a_skill_say_so_politely(self) -> None:
-        reply = assistant.ask(lang="en", today=today(), context=Context(), intent=Intent("lunch"))
+        reply = assistant.ask(
+            lang="en", today=today(modules=("pickup",)), context=Context(), intent=Intent("pickup")
+        )
         assert reply.answer.available is False
         assert reply.rendered.text == "I can't answer that here yet. Ask a teacher!"
 

@@ -20,11 +20,21 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from babel.messages.pofile import read_po
 
-from laiban.model.intent import Answer, ClockTime, DayName, LanguageNames, Message, Nouns, Param
+from laiban.model.intent import (
+    Answer,
+    ClockTime,
+    DateName,
+    DayName,
+    LanguageNames,
+    Message,
+    Nouns,
+    Param,
+    Texts,
+)
 
 LOCALES = Path(__file__).with_name("locales")
 SOURCE_LANGUAGE = "sv"
@@ -112,7 +122,11 @@ def _param(value: Param, lang: str) -> str | int:
     if isinstance(value, LanguageNames):
         return format_list([locale.languages.get(code, code) for code in value.codes], locale=locale)
     if isinstance(value, Nouns):
-        return format_list([word(msgid, lang) for msgid in value.msgids], locale=locale)
+        return format_list([word(msgid, lang) for msgid in value.msgids], style=value.style, locale=locale)
+    if isinstance(value, Texts):
+        return format_list(list(value.texts), style=value.style, locale=locale)
+    if isinstance(value, DateName):
+        return format_skeleton("MMMMd", value.date, locale=locale)
     if isinstance(value, DayName):
         return format_date(value.date, "EEEE", locale=locale)
     if isinstance(value, ClockTime):

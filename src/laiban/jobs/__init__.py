@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Engine
 
 from laiban.config import Settings
+from laiban.jobs.menus import refresh_menus
 from laiban.jobs.weather import refresh_forecasts
 
 log = logging.getLogger("laiban.jobs")
 
 Job = Callable[[Engine, Settings], str]
 
-JOBS: dict[str, Job] = {"forecasts": refresh_forecasts}
+JOBS: dict[str, Job] = {"forecasts": refresh_forecasts, "menus": refresh_menus}
 
 
 def run_all_once(engine: Engine, settings: Settings) -> Iterator[str]:

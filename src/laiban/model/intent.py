@@ -78,9 +78,26 @@ class LanguageNames:
 @dataclass(frozen=True)
 class Nouns:
     """A parameter listing catalog words (msgids, e.g. garment names), each translated and joined the
-    language's way ("regnjacka, regnbyxor och stövlar")."""
+    language's way ("regnjacka, regnbyxor och stövlar"; with style "or": "… eller …")."""
 
     msgids: tuple[str, ...]
+    style: str = "standard"
+
+
+@dataclass(frozen=True)
+class Texts:
+    """A parameter listing texts staff or a kitchen wrote (dish names): shown as written, never
+    translated, joined the answer language's way ("or" style: "fisk eller soppa")."""
+
+    texts: tuple[str, ...]
+    style: str = "standard"
+
+
+@dataclass(frozen=True)
+class DateName:
+    """A parameter naming a date the answer language's way ("20 november", "November 20")."""
+
+    date: dt.date
 
 
 @dataclass(frozen=True)
@@ -97,7 +114,7 @@ class ClockTime:
     time: dt.time
 
 
-Param = str | int | LanguageNames | Nouns | DayName | ClockTime
+Param = str | int | LanguageNames | Nouns | Texts | DayName | DateName | ClockTime
 
 
 @dataclass(frozen=True)

@@ -20,3 +20,7 @@ class Today:
     outdoor_times: tuple[dt.time, ...] = ()  # today's outdoor events, in order
     forecast: Forecast | None = None  # the last good forecast for the preschool's location, if any
     garment_corrections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # condition → garments
+    # (day, meal) → dishes as (the kitchen's text, staff's child-friendly wording or None), a week around now
+    menu: Mapping[tuple[dt.date, str], tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
+    lunch_at: dt.time | None = None  # today's lunch in the schedule
+    open_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0

@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 from laiban.model.intent import Answer, Intent
 from laiban.model.today import Today
-from laiban.skills import clothes, conversation, weather
+from laiban.skills import clothes, conversation, lunch, weather
 
 Skill = Callable[[Intent, Today], Answer]
 
 SKILLS: dict[str, Skill] = {
     "weather": weather.answer,
     "clothes": clothes.answer,
+    "lunch": lunch.answer,
     "about": conversation.about,
     "greeting": conversation.greeting,
     "language": conversation.language,

@@ -232,6 +232,7 @@ class MenuItem(Base):
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20), default="manual")
     edited_by_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    simple_override: Mapped[str | None] = mapped_column(String(300))  # staff's child-friendly wording
 
 
 class StoredForecast(Base):
@@ -278,5 +279,36 @@ class GarmentRating(Base):
     preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
     condition: Mapped[str] = mapped_column(String(30))
     garments: Mapped[list[str]] = mapped_column(JSON)
+    rating: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class MenuSource(Base):
+    """Where a preschool's menu comes from (typed by staff, skolmaten.se or Mashie) and how fetching it
+    goes. Staff entry always works, whatever the source."""
+
+    __tablename__ = "menu_sources"
+
+    preschool_id: Mapped[int] = mapped_column(
+        ForeignKey("preschools.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), default="manual")  # manual, skolmaten, mashie
+    identifier: Mapped[str] = mapped_column(String(200), default="")
+    last_success_at: Mapped[dt.datetime | None]
+    last_attempt_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MealRating(Base):
+    """What children thought of a day's food: 1 (yuck) … 4 (yum). No child identity is stored."""
+
+    __tablename__ = "meal_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    dish: Mapped[str] = mapped_column(String(300))
     rating: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

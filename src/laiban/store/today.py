@@ -10,8 +10,13 @@ from sqlalchemy.orm import Session
 
 from laiban.model.intent import Context
 from laiban.model.today import Today
+from laiban.store.menus import menu_between
 from laiban.store.tables import Child, Preschool, ScheduleEvent
 from laiban.store.weather import active_corrections, load_forecast
+
+# The menu a child can ask about: from a week back to two weeks ahead.
+MENU_DAYS_BACK = dt.timedelta(days=7)
+MENU_DAYS_AHEAD = dt.timedelta(days=14)
 
 
 def local_now(preschool: Preschool, at: dt.datetime | None = None) -> dt.datetime:
@@ -35,6 +40,23 @@ def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today
         .order_by(ScheduleEvent.at)
     ).all()
     weather = "weather" in preschool.modules
+    lunch = "lunch" in preschool.modules
+    lunch_at = session.scalar(
+        select(ScheduleEvent.at)
+        .where(
+            ScheduleEvent.preschool_id == preschool.id,
+            ScheduleEvent.kind == "lunch",
+            ScheduleEvent.group_id.is_(None),
+            or_(ScheduleEvent.weekday.is_(None), ScheduleEvent.weekday == now.weekday()),
+        )
+        .order_by(ScheduleEvent.weekday.is_(None), ScheduleEvent.at)  # a weekday's own time first
+        .limit(1)
+    )
+    menu = (
+        menu_between(session, preschool.id, now.date() - MENU_DAYS_BACK, now.date() + MENU_DAYS_AHEAD)
+        if lunch
+        else {}
+    )
     return Today(
         now=now,
         preschool_name=preschool.name,
@@ -44,6 +66,8 @@ def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today
         outdoor_times=tuple(dict.fromkeys(outdoor)),
         forecast=load_forecast(session, preschool.latitude, preschool.longitude) if weather else None,
         garment_corrections=active_corrections(session, preschool.id, now) if weather else {},
+        menu={key: tuple((d.text, d.simple_override) for d in dishes) for key, dishes in menu.items()},
+        lunch_at=lunch_at,
     )
 
 

@@ -14,6 +14,7 @@ from laiban.model.intent import INTENTS, SLOTS_OF, Intent
 from laiban.skills import clothes
 from laiban.store import accounts
 from laiban.store.db import transaction
+from laiban.store.menus import menu_between, rate_meal
 from laiban.store.tables import Preschool
 from laiban.store.today import context_for, local_now, today_for
 from laiban.store.weather import rate
@@ -230,6 +231,26 @@ def rate_clothes(body: RatingRequest, device: CurrentDevice, db: Db) -> Response
     if suggested is None:
         raise ApiError(409, "There is no clothes suggestion to rate right now.", code="nothing_to_rate")
     rate(db, preschool.id, suggested[0], suggested[1], up=body.rating == "up")
+    return Response(status_code=204)
+
+
+class MealRatingRequest(BaseModel):
+    rating: int = Field(ge=1, le=4, description="1 = did not like it … 4 = loved it (the four faces).")
+
+
+@router.post(
+    "/lunch/rating",
+    status_code=204,
+    summary="Children rate today's lunch (no child identity is stored)",
+    responses={401: ERRORS[401], 409: {"description": "No lunch registered today"}},
+)
+def rate_lunch(body: MealRatingRequest, device: CurrentDevice, db: Db) -> Response:
+    preschool = device.preschool
+    today = local_now(preschool).date()
+    served = menu_between(db, preschool.id, today, today).get((today, "lunch"))
+    if not served:
+        raise ApiError(409, "There is no lunch registered today to rate.", code="nothing_to_rate")
+    rate_meal(db, preschool.id, today, served[0].text, body.rating)
     return Response(status_code=204)
 
 
