@@ -56,7 +56,8 @@ def refresh_menus(
                 days = _fetch(settings, client, kind, identifier)
                 error = None
             except SourceError as exc:
-                days, error = [], str(exc)
+                log.warning("menu for %s failed: %s", slug, exc)
+                days, error = [], f"{NAMES[kind]}: {exc.in_swedish()}"  # shown to staff
             with transaction(sessions) as session:
                 source = session.get_one(MenuSource, preschool_id)
                 source.last_attempt_at = now
@@ -71,7 +72,6 @@ def refresh_menus(
                     source.next_attempt_at = now + min(
                         dt.timedelta(minutes=5 * 2**source.failures), MAX_BACK_OFF
                     )
-                    log.warning("menu for %s failed (%d in a row): %s", slug, source.failures, error)
                     done.append(f"{slug} failed: {error}")
     finally:
         if own_client:

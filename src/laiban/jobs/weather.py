@@ -77,7 +77,7 @@ def fetch(
             if_modified_since=metno_last_modified,
         )
     except SourceError as exc:
-        raise SourceError(f"{smhi_problem} {exc}") from exc
+        raise SourceError(f"{smhi_problem} {exc}", status=exc.status, kind=exc.kind) from exc
     if forecast is not None and not forecast.steps:
         raise SourceError(f"{smhi_problem} MET Norway sent no forecast steps.")
     modified = info.get("last_modified")
@@ -114,7 +114,8 @@ def refresh_forecasts(
                     row = forecast_row(session, latitude, longitude)
                     row.failures += 1
                     row.last_attempt_at = now
-                    row.last_error = str(exc)
+                    # Staff read this on the weather page: in Swedish; the log keeps the details.
+                    row.last_error = "Varken SMHI eller MET Norway gav någon prognos. " + exc.in_swedish()
                     row.next_attempt_at = now + min(dt.timedelta(minutes=2**row.failures), MAX_BACK_OFF)
                 log.warning("forecast for %s failed (%d in a row): %s", key, row.failures, exc)
                 done.append(f"{key} failed: {exc}")

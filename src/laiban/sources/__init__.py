@@ -20,9 +20,31 @@ class SourceError(Exception):
     """A service gave no usable data. The message is one plain sentence saying why, e.g.
     "SMHI answered 404: the location is outside its area."; `status` is the HTTP status, if any."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, kind: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # timeout, unreachable, address, http (with a status) or invalid (a reply we cannot read)
+        self.kind = kind or ("http" if status is not None and not 200 <= status < 300 else "invalid")
+
+    def in_swedish(self) -> str:
+        """The same problem in plain Swedish, for the staff's admin pages."""
+        if self.kind == "timeout":
+            return "Källan svarade inte i tid. Laiban försöker igen senare."
+        if self.kind == "unreachable":
+            return "Laiban kunde inte nå källan. Kontrollera serverns nätverk; Laiban försöker igen senare."
+        if self.kind == "address":
+            return "Källans adress i serverns inställningar är felaktig. Kontakta den som sköter servern."
+        if self.status in (400, 404):
+            return f"Källan känner inte till det som efterfrågades (svar {self.status}). Kontrollera namnet."
+        if self.status == 403:
+            return "Källan nekade Laiban (svar 403). Kontakta den som sköter servern."
+        if self.status == 429:
+            return "Källan tycker att Laiban frågar för ofta (svar 429). Laiban försöker igen senare."
+        if self.status is not None and self.status >= 500:
+            return f"Källan har problem just nu (svar {self.status}). Laiban försöker igen senare."
+        if self.status is not None and not 200 <= self.status < 300:
+            return f"Källan svarade oväntat (svar {self.status}). Laiban försöker igen senare."
+        return "Källan skickade något som inte går att läsa. Laiban försöker igen senare."
 
 
 # --- helpers shared by the source modules ---------------------------------------------------------
@@ -33,11 +55,11 @@ def get(client: httpx.Client, url: str, name: str, headers: dict[str, str]) -> h
     try:
         return client.get(url, headers=headers)
     except httpx.TimeoutException as exc:
-        raise SourceError(f"{name} did not answer in time{timeout_text(client)}.") from exc
+        raise SourceError(f"{name} did not answer in time{timeout_text(client)}.", kind="timeout") from exc
     except httpx.TransportError as exc:
-        raise SourceError(f"{name} could not be reached ({reason(exc)}).") from exc
+        raise SourceError(f"{name} could not be reached ({reason(exc)}).", kind="unreachable") from exc
     except httpx.InvalidURL as exc:
-        raise SourceError(f"The {name} address {url!r} is not a valid URL.") from exc
+        raise SourceError(f"The {name} address {url!r} is not a valid URL.", kind="address") from exc
 
 
 def json_of(response: httpx.Response, name: str) -> Any:
