@@ -259,6 +259,27 @@ def test_the_admin_menu_page(world: World, browser_for: SignIn, db: Session) -> 
         ("Krämig fiskgratäng med dill (MSC)", "fiskmos"),
         ("Soppa", None),
     ]
+    # Saving the week again without changes does not turn fetched days into staff's days.
+    menus.store_fetched(
+        db, world.ekorren, "skolmaten", [MenuDay(MONDAY + dt.timedelta(days=2), "lunch", ("Lax",))]
+    )
+    db.commit()
+    pedagogue.post(
+        "/admin/p/ekorren/menu" + week,
+        {
+            "2026-11-23_lunch": "Krämig fiskgratäng med dill (MSC)\nSoppa",
+            "2026-11-25_lunch": "Lax",
+            "was_2026-11-23_lunch": ["Krämig fiskgratäng med dill (MSC)", "Soppa"],
+            "override_2026-11-23_lunch": ["fiskmos", ""],
+            "was_2026-11-25_lunch": "Lax",
+            "override_2026-11-25_lunch": "",
+        },
+    )
+    db.expire_all()
+    wednesday = menus.menu_between(
+        db, world.ekorren, MONDAY + dt.timedelta(days=2), MONDAY + dt.timedelta(days=2)
+    )
+    assert [d.source for d in wednesday[(MONDAY + dt.timedelta(days=2), "lunch")]] == ["skolmaten"]
     too_long = pedagogue.post("/admin/p/ekorren/menu" + week, {"2026-11-25_lunch": "x" * 400})
     assert too_long.status_code == 400 and "högst 300" in too_long.text
     csv_text = pedagogue.get("/admin/p/ekorren/menu/menu.csv" + week).text
@@ -279,6 +300,11 @@ def test_the_admin_menu_page(world: World, browser_for: SignIn, db: Session) -> 
         files={"file": ("m.csv", b"2026-11-30,lunch,Fisk\n", "text/csv")},
     )
     assert good.status_code == 200 and "Sparat." in good.text
+    menus.rate_meal(db, world.ekorren, MONDAY, "Fisk", 4)
+    menus.rate_meal(db, world.ekorren, MONDAY + dt.timedelta(days=1), "Soppa", 4)
+    db.commit()
+    chart = pedagogue.get("/admin/p/ekorren/menu" + week).text
+    assert '<meter min="0" max="2" value="2"></meter> 2' in chart
     assert browser_for(world.org_admin_b, PASSWORD).get("/admin/p/ekorren/menu").status_code == 404
 
 

@@ -93,6 +93,7 @@ def save_week(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Fo
     preschool = preschool_for_staff(db, staff, slug)
     monday = _week(request, preschool)
     errors = []
+    stored = menu_between(db, preschool.id, monday, monday + dt.timedelta(days=6))
     for offset in range(5):
         day = monday + dt.timedelta(days=offset)
         for meal in MEALS:
@@ -108,6 +109,11 @@ def save_week(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Fo
                 overrides[i] if i < len(was) and i < len(overrides) and was[i] == text else None
                 for i, text in enumerate(texts)
             ]
+            before = stored.get((day, meal), ())
+            if [d.text for d in before] == texts and [d.simple_override for d in before] == [
+                k or None for k in kept
+            ]:
+                continue  # unchanged: a fetched day stays fetched (and keeps being updated)
             try:
                 set_day(db, preschool.id, day, meal, texts, kept)
             except MenuError as exc:
