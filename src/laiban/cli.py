@@ -85,17 +85,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     engine = _database(settings)
     if args.demo:
         _print_demo(engine)
-    # Build the understanding models while the server starts, so the first child does not wait.
-    threading.Thread(target=_warm_up, name="laiban-warm-up", daemon=True).start()
-    from laiban.jobs import run_periodically
-
-    threading.Thread(
-        target=run_periodically, args=(engine, settings, threading.Event()), name="laiban-jobs", daemon=True
-    ).start()
     app = create_app(settings, engine)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True, access_log=False)
     )
+    # Once the server answers: build the understanding models (so the first child does not wait) and
+    # start the refresh jobs. Afterwards, so that they do not slow down the start.
+    threading.Thread(
+        target=_background, args=(server, engine, settings), name="laiban-background", daemon=True
+    ).start()
     print(
         f"Laiban {__version__} serves http://{settings.host}:{settings.port}/admin "
         f"(ready in {time.perf_counter() - started:.2f} s)",
@@ -104,11 +102,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     server.run(sockets=[listener])
 
 
-def _warm_up() -> None:
+def _background(server: object, engine: Engine, settings: Settings) -> None:
+    from laiban.jobs import run_periodically
     from laiban.understanding import available_languages, recognizer_for
 
+    while not getattr(server, "started", False) and not getattr(server, "should_exit", False):
+        time.sleep(0.05)
     for lang in available_languages():
         recognizer_for(lang)
+    run_periodically(engine, settings, threading.Event())
 
 
 def _listen(host: str, port: int) -> socket.socket:
