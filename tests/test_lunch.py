@@ -21,7 +21,7 @@ from laiban.i18n import render
 from laiban.jobs.menus import refresh_menus
 from laiban.model.intent import Intent
 from laiban.model.menu import MenuDay
-from laiban.model.today import Today
+from laiban.model.today import ClockEvent, Today
 from laiban.skills import lunch
 from laiban.store import menus
 from laiban.store.tables import MealRating, MenuSource
@@ -58,7 +58,7 @@ def today_at(moment: dt.datetime, **changes: object) -> Today:
         "modules": ("lunch",),
         "languages": ("sv", "en"),
         "menu": MENU,
-        "lunch_at": dt.time(11, 15),
+        "events": (ClockEvent(dt.time(11, 15), "lunch", "Lunch"),),
     }
     values.update(changes)
     return Today(**values)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from laiban.i18n import render
 from laiban.jobs.weather import refresh_forecasts
 from laiban.model.garments import Condition
 from laiban.model.intent import Intent
-from laiban.model.today import Today
+from laiban.model.today import ClockEvent, Today
 from laiban.model.weather import Forecast, ForecastStep, Precipitation, Symbol
 from laiban.skills import clothes, weather
 from laiban.skills.outdoors import condition_for, rule_garments
@@ -55,7 +55,10 @@ def today_at(moment: dt.datetime, forecast: Forecast | None = None, **changes: o
         "preschool_name": "Förskolan Solrosen",
         "modules": ("weather",),
         "languages": ("sv", "en"),
-        "outdoor_times": (dt.time(10, 0), dt.time(15, 0)),
+        "events": (
+            ClockEvent(dt.time(10, 0), "outdoor", "Ute"),
+            ClockEvent(dt.time(15, 0), "outdoor", "Ute"),
+        ),
         "forecast": forecast if forecast is not None else fixture_forecast(moment - dt.timedelta(minutes=5)),
     }
     values.update(changes)
@@ -214,13 +217,13 @@ def test_no_invented_weather_when_the_forecast_is_missing_or_old(forecast: str) 
 def test_clothes_for_the_next_outing_and_in_the_rain() -> None:
     morning = say(clothes.answer, Intent("clothes"), today_at(local(26, 9)))
     assert morning.startswith("När ni går ut klockan 10:00, ta på dig tröja, halsduk, overall, mössa")
-    afternoon = clothes.answer(Intent("clothes"), today_at(local(26, 14), outdoor_times=()))
+    afternoon = clothes.answer(Intent("clothes"), today_at(local(26, 14), events=()))
     assert {"garment/rain_coat", "garment/rain_pants", "garment/rain_boots"} <= set(afternoon.pictures)
     assert render(afternoon, "en").text.startswith("Put on your sweater, scarf, raincoat, rain pants")
 
 
 def test_yes_no_per_garment() -> None:
-    today = today_at(local(26, 14), outdoor_times=())
+    today = today_at(local(26, 14), events=())
     ask = lambda garment: say(clothes.answer, Intent("clothes", {"garment": garment}, yes_no=True), today)  # noqa: E731
     assert ask("beanie") == "Ja, du behöver mössa."
     assert ask("rain_clothes") == "Ja, du behöver regnkläder."
@@ -231,11 +234,11 @@ def test_yes_no_per_garment() -> None:
 def test_a_correction_replaces_the_rules_for_its_condition() -> None:
     corrected = {"cold_rain": ("sweater", "winter_outfit", "rain_boots")}
     answer = clothes.answer(
-        Intent("clothes"), today_at(local(26, 14), outdoor_times=(), garment_corrections=corrected)
+        Intent("clothes"), today_at(local(26, 14), events=(), garment_corrections=corrected)
     )
     assert answer.pictures == ("garment/sweater", "garment/winter_outfit", "garment/rain_boots")
     dry = clothes.answer(
-        Intent("clothes"), today_at(local(26, 9, 30), outdoor_times=(), garment_corrections=corrected)
+        Intent("clothes"), today_at(local(26, 9, 30), events=(), garment_corrections=corrected)
     )
     assert (
         "garment/winter_outfit" in dry.pictures and "garment/rain_boots" not in dry.pictures
@@ -247,7 +250,7 @@ def test_feels_like_steps_and_wind() -> None:
         time=local(26, 10), temperature=4.0, feels_like=-1.0, wind_speed=9.0, symbol=Symbol.PARTLY_CLOUDY
     )
     forecast = Forecast("smhi", local(26, 9), 56.0, 12.7, (step,))
-    today = today_at(local(26, 9, 30), forecast=forecast, outdoor_times=())
+    today = today_at(local(26, 9, 30), forecast=forecast, events=())
     assert say(weather.answer, Intent("weather", {"condition": "wind"}, yes_no=True), today).startswith("Ja.")
     assert say(weather.answer, Intent("weather", {"condition": "cold"}, yes_no=True), today).startswith("Ja.")
 
@@ -506,13 +509,14 @@ def test_with_the_sources_down_the_answer_is_honest(tmp_path: Path) -> None:
     )
 
 
-def test_outdoor_times_come_from_the_schedule(db: Session, located: Preschool) -> None:
+def test_a_weekdays_own_schedule_replaces_the_every_day_one(db: Session, located: Preschool) -> None:
     from laiban.store.today import today_for
 
     db.add_all(
         [
             ScheduleEvent(preschool_id=located.id, at=dt.time(15, 0), kind="outdoor", title="Ute"),
             ScheduleEvent(preschool_id=located.id, at=dt.time(9, 30), kind="outdoor", title="Ute", weekday=3),
+            ScheduleEvent(preschool_id=located.id, at=dt.time(15, 0), kind="outdoor", title="Ute", weekday=3),
             ScheduleEvent(preschool_id=located.id, at=dt.time(11, 0), kind="outdoor", title="Ute", weekday=4),
             ScheduleEvent(preschool_id=located.id, at=dt.time(11, 30), kind="lunch", title="Lunch"),
         ]

@@ -11,16 +11,33 @@ from laiban.model.weather import Forecast
 
 
 @dataclass(frozen=True)
+class ClockEvent:
+    """A moment of the preschool's day: breakfast, outdoor time, lunch, rest…"""
+
+    at: dt.time
+    kind: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Today:
     now: dt.datetime  # aware, in the preschool's timezone
     preschool_name: str
     modules: tuple[str, ...]
     languages: tuple[str, ...]
+    day_starts_at: dt.time = dt.time(6, 30)
     day_ends_at: dt.time = dt.time(17, 0)
-    outdoor_times: tuple[dt.time, ...] = ()  # today's outdoor events, in order
+    events: tuple[ClockEvent, ...] = ()  # today's schedule, in time order
     forecast: Forecast | None = None  # the last good forecast for the preschool's location, if any
     garment_corrections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # condition → garments
     # (day, meal) → dishes as (the kitchen's text, staff's child-friendly wording or None), a week around now
     menu: Mapping[tuple[dt.date, str], tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
-    lunch_at: dt.time | None = None  # today's lunch in the schedule
     open_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+
+    @property
+    def outdoor_times(self) -> tuple[dt.time, ...]:
+        return tuple(event.at for event in self.events if event.kind == "outdoor")
+
+    @property
+    def lunch_at(self) -> dt.time | None:
+        return next((event.at for event in self.events if event.kind == "lunch"), None)

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from laiban.model.intent import Context
-from laiban.model.today import Today
+from laiban.model.today import ClockEvent, Today
 from laiban.store.menus import menu_between
 from laiban.store.tables import Child, Preschool, ScheduleEvent
 from laiban.store.weather import active_corrections, load_forecast
@@ -29,29 +29,19 @@ def local_now(preschool: Preschool, at: dt.datetime | None = None) -> dt.datetim
 
 def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today:
     """Everything the skills may use about this moment at this preschool (a few small reads)."""
-    outdoor = session.scalars(
-        select(ScheduleEvent.at)
-        .where(
+    rows = session.execute(
+        select(ScheduleEvent.at, ScheduleEvent.kind, ScheduleEvent.title, ScheduleEvent.weekday).where(
             ScheduleEvent.preschool_id == preschool.id,
-            ScheduleEvent.kind == "outdoor",
             ScheduleEvent.group_id.is_(None),
             or_(ScheduleEvent.weekday.is_(None), ScheduleEvent.weekday == now.weekday()),
         )
-        .order_by(ScheduleEvent.at)
     ).all()
+    # A weekday's own schedule replaces the every-day one when it has any events.
+    own = [row for row in rows if row.weekday is not None]
+    chosen = own or rows
+    events = tuple(sorted({ClockEvent(r.at, r.kind, r.title) for r in chosen}, key=lambda e: (e.at, e.kind)))
     weather = "weather" in preschool.modules
     lunch = "lunch" in preschool.modules
-    lunch_at = session.scalar(
-        select(ScheduleEvent.at)
-        .where(
-            ScheduleEvent.preschool_id == preschool.id,
-            ScheduleEvent.kind == "lunch",
-            ScheduleEvent.group_id.is_(None),
-            or_(ScheduleEvent.weekday.is_(None), ScheduleEvent.weekday == now.weekday()),
-        )
-        .order_by(ScheduleEvent.weekday.is_(None), ScheduleEvent.at)  # a weekday's own time first
-        .limit(1)
-    )
     menu = (
         menu_between(session, preschool.id, now.date() - MENU_DAYS_BACK, now.date() + MENU_DAYS_AHEAD)
         if lunch
@@ -62,12 +52,12 @@ def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today
         preschool_name=preschool.name,
         modules=tuple(preschool.modules),
         languages=tuple(preschool.languages),
+        day_starts_at=preschool.day_starts_at,
         day_ends_at=preschool.day_ends_at,
-        outdoor_times=tuple(dict.fromkeys(outdoor)),
+        events=events,
         forecast=load_forecast(session, preschool.latitude, preschool.longitude) if weather else None,
         garment_corrections=active_corrections(session, preschool.id, now) if weather else {},
         menu={key: tuple((d.text, d.simple_override) for d in dishes) for key, dishes in menu.items()},
-        lunch_at=lunch_at,
     )
 
 
