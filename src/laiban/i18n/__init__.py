@@ -24,9 +24,11 @@ from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from babel.messages.pofile import read_po
 
+from laiban.i18n.clock import clock_words, rounded
 from laiban.model.intent import (
     Answer,
     ClockTime,
+    ClockWords,
     DateName,
     DayName,
     LanguageNames,
@@ -129,6 +131,8 @@ def _param(value: Param, lang: str) -> str | int:
         return format_skeleton("MMMMd", value.date, locale=locale)
     if isinstance(value, DayName):
         return format_date(value.date, "EEEE", locale=locale)
+    if isinstance(value, ClockWords):
+        return clock_words(value.time, lang) or format_time(rounded(value.time), "short", locale=locale)
     if isinstance(value, ClockTime):
         return format_time(value.time, "short", locale=locale)
     return value

@@ -114,7 +114,15 @@ class ClockTime:
     time: dt.time
 
 
-Param = str | int | LanguageNames | Nouns | Texts | DayName | DateName | ClockTime
+@dataclass(frozen=True)
+class ClockWords:
+    """A parameter telling a clock time as children hear it ("fem i halv tre", "twenty-five past two");
+    digits the language's way where it has no clock words yet."""
+
+    time: dt.time
+
+
+Param = str | int | ClockWords | LanguageNames | Nouns | Texts | DayName | DateName | ClockTime
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,165 @@
+"""The day: what time it is (in clock words), when things happen, and what day it is."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from laiban.i18n import render
+from laiban.model.intent import Intent
+from laiban.model.today import ClockEvent, Today
+from laiban.skills import clock
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+THURSDAY = dt.date(2026, 11, 26)
+SCHEDULE = tuple(
+    ClockEvent(dt.time.fromisoformat(at), kind, title)
+    for at, kind, title in (
+        ("08:00", "breakfast", "Frukost"),
+        ("09:30", "fruit", "Fruktstund"),
+        ("10:00", "outdoor", "Utevistelse"),
+        ("11:15", "lunch", "Lunch"),
+        ("12:00", "rest", "Vila"),
+        ("13:00", "music", "Sångstund"),
+        ("14:30", "snack", "Mellanmål"),
+    )
+)
+
+
+def today_at(day: dt.date, hour: int, minute: int = 0, events: tuple[ClockEvent, ...] = SCHEDULE) -> Today:
+    now = dt.datetime.combine(day, dt.time(hour, minute), STOCKHOLM)
+    return Today(now=now, preschool_name="X", modules=("clock",), languages=("sv", "en"), events=events)
+
+
+def say(skill, intent: Intent, today: Today, lang: str = "sv") -> str:  # type: ignore[no-untyped-def]
+    return render(skill(intent, today), lang).text
+
+
+class TestTime:
+    def test_the_issues_example_and_what_comes_soon(self) -> None:
+        today = today_at(THURSDAY, 14, 25)
+        assert say(clock.time, Intent("time"), today) == "Klockan är fem i halv tre. Snart är det mellanmål."
+        assert say(clock.time, Intent("time"), today, "en") == "It is twenty-five past two. Soon it is snack."
+        assert clock.time(Intent("time"), today).pictures == ("clock/14:25",)
+
+    def test_an_event_underway_and_a_quiet_moment(self) -> None:
+        assert say(clock.time, Intent("time"), today_at(THURSDAY, 11, 20)) == (
+            "Klockan är tjugo över elva. Nu är det lunch!"
+        )
+        assert say(clock.time, Intent("time"), today_at(THURSDAY, 16, 2)) == "Klockan är fyra."
+
+    def test_midnight_a_day_without_schedule_and_daylight_saving(self) -> None:
+        assert say(clock.time, Intent("time"), today_at(THURSDAY, 0, 0, events=())) == "Klockan är tolv."
+        # 2026-10-25 02:30 happens twice in Stockholm; the clock on the wall says "halv tre" both times.
+        assert say(clock.time, Intent("time"), today_at(dt.date(2026, 10, 25), 2, 30, events=())) == (
+            "Klockan är halv tre."
+        )
+
+
+class TestSchedule:
+    def test_when_is_lunch_before_during_and_after(self) -> None:
+        lunch = Intent("schedule", {"event": "lunch"})
+        assert say(clock.schedule, lunch, today_at(THURSDAY, 10, 50)) == (
+            "Det är lunch klockan kvart över elva. Det är om 25 minuter."
+        )
+        assert say(clock.schedule, lunch, today_at(THURSDAY, 8, 0), "en") == (
+            "There is lunch at quarter past eleven. That is in about 3 hours."
+        )
+        assert say(clock.schedule, lunch, today_at(THURSDAY, 11, 20)) == "Nu är det lunch!"
+        assert say(clock.schedule, lunch, today_at(THURSDAY, 14, 0)) == (
+            "Det var lunch klockan kvart över elva idag."
+        )
+
+    def test_one_minute_and_yes_no(self) -> None:
+        snack = Intent("schedule", {"event": "snack"}, yes_no=True)
+        assert say(clock.schedule, snack, today_at(THURSDAY, 14, 29)) == (
+            "Ja. Det är mellanmål klockan halv tre. Det är om 1 minut."
+        )
+        assert say(clock.schedule, snack, today_at(THURSDAY, 12, 0)).startswith("Nej. Det är mellanmål")
+
+    def test_what_happens_next_and_the_end_of_the_day(self) -> None:
+        assert say(clock.schedule, Intent("schedule"), today_at(THURSDAY, 12, 30)) == (
+            "Sen är det Sångstund klockan ett. Det är om 30 minuter."
+        )
+        assert say(clock.schedule, Intent("schedule"), today_at(THURSDAY, 15, 0)) == (
+            "Det finns inget mer på schemat idag."
+        )
+
+    def test_events_that_are_not_in_todays_schedule(self) -> None:
+        answer = say(clock.schedule, Intent("schedule", {"event": "gathering"}), today_at(THURSDAY, 9))
+        assert answer == "Jag vet inte när det är samling idag. Fråga en pedagog!"
+        assert say(
+            clock.schedule, Intent("schedule", {"event": "lunch"}), today_at(THURSDAY, 9, events=())
+        ) == ("Jag vet inte när det är lunch idag. Fråga en pedagog!")
+        other_day = Intent("schedule", {"event": "lunch", "day": "tomorrow"})
+        assert say(clock.schedule, other_day, today_at(THURSDAY, 9)) == "Jag kan berätta om schemat för idag."
+
+    def test_the_preschools_own_event_titles(self) -> None:
+        assert say(clock.schedule, Intent("schedule", {"event": "Sångstund"}), today_at(THURSDAY, 12)) == (
+            "Det är Sångstund klockan ett. Det är om 60 minuter."
+        )
+
+
+class TestDate:
+    @pytest.mark.parametrize(
+        ("slot", "sv", "en"),
+        [
+            (None, "Idag är det torsdag den 26 november.", "Today is Thursday, November 26."),
+            ("tomorrow", "Imorgon är det fredag den 27 november.", "Tomorrow is Friday, November 27."),
+            ("yesterday", "Igår var det onsdag den 25 november.", "Yesterday was Wednesday, November 25."),
+            ("monday", "På måndag är det den 30 november.", "Monday is November 30."),
+        ],
+    )
+    def test_days(self, slot: str | None, sv: str, en: str) -> None:
+        intent = Intent("date", {"day": slot} if slot else {})
+        assert say(clock.date, intent, today_at(THURSDAY, 9)) == sv
+        assert say(clock.date, intent, today_at(THURSDAY, 9), "en") == en
+
+    def test_yes_no(self) -> None:
+        assert say(clock.date, Intent("date", {"day": "friday"}, yes_no=True), today_at(THURSDAY, 9)) == (
+            "Nej. Idag är det torsdag den 26 november."
+        )
+        assert say(
+            clock.date, Intent("date", {"day": "thursday"}, yes_no=True), today_at(THURSDAY, 9)
+        ).startswith("Ja.")
+        assert say(clock.date, Intent("date", {"day": "weekend"}), today_at(THURSDAY, 9)) == (
+            "Nej, det är inte helg idag."
+        )
+        assert say(clock.date, Intent("date", {"day": "weekend"}), today_at(dt.date(2026, 11, 28), 9)) == (
+            "Ja, det är helg!"
+        )
+
+    def test_leap_day(self) -> None:
+        assert say(clock.date, Intent("date"), today_at(dt.date(2028, 2, 29), 9)) == (
+            "Idag är det tisdag den 29 februari."
+        )
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAIBAN_")} | {
+        "LAIBAN_DATA_DIR": str(tmp_path)
+    }
+
+    def ask(*args: str) -> dict[str, object]:
+        run = subprocess.run(
+            [sys.executable, "-m", "laiban.cli", "ask", "--json", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    subprocess.run([sys.executable, "-m", "laiban.cli", "demo"], env=env, check=True, capture_output=True)
+    told = ask("--at", "2026-11-26T14:25", "vad är klockan?")
+    assert told["intent"] == "time" and "fem i halv tre" in str(told["speech"])
+    lunch = ask("--at", "2026-11-26T10:45", "när är det lunch?")
+    assert lunch["text"] == "Det är lunch klockan kvart över elva. Det är om 30 minuter."
