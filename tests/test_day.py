@@ -163,3 +163,83 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert told["intent"] == "time" and "fem i halv tre" in str(told["speech"])
     lunch = ask("--at", "2026-11-26T10:45", "när är det lunch?")
     assert lunch["text"] == "Det är lunch klockan kvart över elva. Det är om 30 minuter."
+
+
+class TestCalendar:
+    @staticmethod
+    def at(day: dt.date) -> Today:
+        from laiban.sources.holidays import special_days_between
+
+        now = dt.datetime.combine(day, dt.time(9), STOCKHOLM)
+        days = special_days_between(day - dt.timedelta(days=1), day + dt.timedelta(days=400))
+        return Today(
+            now=now, preschool_name="X", modules=("calendar",), languages=("sv", "en"), special_days=days
+        )
+
+    def test_days_until_christmas_means_christmas_eve(self) -> None:
+        from laiban.skills import calendar
+
+        ask = Intent("calendar", {"holiday": "christmas"})
+        assert say(calendar.answer, ask, self.at(dt.date(2026, 12, 23))) == "Det är 1 dag kvar till julafton."
+        assert say(calendar.answer, ask, self.at(dt.date(2026, 12, 23)), "en") == (
+            "There is 1 day left until Christmas Eve."
+        )
+        assert say(calendar.answer, ask, self.at(dt.date(2026, 12, 24))) == "Idag är det julafton!"
+        assert (
+            say(calendar.answer, ask, self.at(dt.date(2026, 12, 25)))
+            == "Det är 364 dagar kvar till julafton."
+        )
+        soon = Intent("calendar", {"holiday": "christmas"}, yes_no=True)
+        assert say(calendar.answer, soon, self.at(dt.date(2026, 11, 26))).startswith("Nej. Det är 28 dagar")
+
+    def test_moving_holidays_and_leap_years(self) -> None:
+        from laiban.skills import calendar
+
+        midsummer = Intent("calendar", {"holiday": "midsummer"})
+        assert say(calendar.answer, midsummer, self.at(dt.date(2026, 6, 1))) == (
+            "Det är 18 dagar kvar till midsommarafton."  # Friday 19 June 2026
+        )
+        easter = Intent("calendar", {"holiday": "easter"})
+        assert say(calendar.answer, easter, self.at(dt.date(2028, 2, 28))) == (
+            "Det är 47 dagar kvar till påskafton."  # 15 April 2028, across a 29 February
+        )
+
+    def test_special_days_also_on_weekends_and_the_next_one(self) -> None:
+        from laiban.skills import calendar
+
+        assert say(calendar.answer, Intent("calendar"), self.at(dt.date(2026, 6, 6))) == (
+            "Idag är det Sveriges nationaldag!"  # a Saturday
+        )
+        assert say(calendar.answer, Intent("calendar"), self.at(dt.date(2026, 11, 26))) == (
+            "Idag är det ingen speciell dag. Nästa speciella dag är lucia. Det är 17 dagar kvar till lucia."
+        )
+
+    def test_what_laiban_cannot_know(self) -> None:
+        from laiban.skills import calendar
+
+        assert say(
+            calendar.answer, Intent("calendar", {"holiday": "birthday"}), self.at(dt.date(2026, 11, 26))
+        ) == ("Jag vet inte när det är din födelsedag. Fråga en pedagog!")
+
+
+def test_christmas_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAIBAN_")} | {
+        "LAIBAN_DATA_DIR": str(tmp_path)
+    }
+    subprocess.run([sys.executable, "-m", "laiban.cli", "demo"], env=env, check=True, capture_output=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "laiban.cli",
+            "ask",
+            "--at",
+            "2026-12-23T09:00",
+            "hur många dagar är det kvar till jul?",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.stdout.strip() == "Det är 1 dag kvar till julafton."

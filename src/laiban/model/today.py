@@ -33,6 +33,8 @@ class Today:
     # (day, meal) → dishes as (the kitchen's text, staff's child-friendly wording or None), a week around now
     menu: Mapping[tuple[dt.date, str], tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
     open_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    # date → what is special about it (holiday keys, "flag_day"), from yesterday to a year ahead
+    special_days: Mapping[dt.date, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def outdoor_times(self) -> tuple[dt.time, ...]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from laiban.model.intent import Answer, Intent
 from laiban.model.today import Today
-from laiban.skills import clock, clothes, conversation, lunch, weather
+from laiban.skills import calendar, clock, clothes, conversation, lunch, weather
 
 Skill = Callable[[Intent, Today], Answer]
 
@@ -19,6 +19,7 @@ SKILLS: dict[str, Skill] = {
     "time": clock.time,
     "schedule": clock.schedule,
     "date": clock.date,
+    "calendar": calendar.answer,
     "about": conversation.about,
     "greeting": conversation.greeting,
     "language": conversation.language,

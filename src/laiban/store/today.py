@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from laiban.model.intent import Context
 from laiban.model.today import ClockEvent, Today
+from laiban.sources.holidays import special_days_between
 from laiban.store.menus import menu_between
 from laiban.store.tables import Child, Preschool, ScheduleEvent
 from laiban.store.weather import active_corrections, load_forecast
@@ -55,6 +56,9 @@ def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today
         day_starts_at=preschool.day_starts_at,
         day_ends_at=preschool.day_ends_at,
         events=events,
+        special_days=special_days_between(
+            now.date() - dt.timedelta(days=1), now.date() + dt.timedelta(days=400)
+        ),
         forecast=load_forecast(session, preschool.latitude, preschool.longitude) if weather else None,
         garment_corrections=active_corrections(session, preschool.id, now) if weather else {},
         menu={key: tuple((d.text, d.simple_override) for d in dishes) for key, dishes in menu.items()},

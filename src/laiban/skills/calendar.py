@@ -1,0 +1,83 @@
+"""`calendar`: what is special about today, and how many days until Christmas, midsummer, Lucia…
+Holidays, eves and flag days come from `Today.special_days` (Sweden's calendar, computed offline)."""
+
+from __future__ import annotations
+
+from laiban.i18n import N_, Np_
+from laiban.model.intent import Answer, Intent, Message, Nouns
+from laiban.model.today import Today
+
+NAMES = {
+    "new_year": N_("nyårsdagen"),
+    "epiphany": N_("trettondedag jul"),
+    "good_friday": N_("långfredagen"),
+    "easter": N_("påskafton"),
+    "easter_day": N_("påskdagen"),
+    "easter_monday": N_("annandag påsk"),
+    "walpurgis": N_("valborg"),
+    "may_day": N_("första maj"),
+    "ascension": N_("Kristi himmelsfärdsdag"),
+    "pentecost": N_("pingstdagen"),
+    "national_day": N_("Sveriges nationaldag"),
+    "midsummer": N_("midsommarafton"),
+    "midsummer_day": N_("midsommardagen"),
+    "all_saints": N_("alla helgons dag"),
+    "halloween": N_("halloween"),
+    "lucia": N_("lucia"),
+    "christmas_eve": N_("julafton"),
+    "christmas": N_("juldagen"),
+    "boxing_day": N_("annandag jul"),
+    "new_years_eve": N_("nyårsafton"),
+    "flag_day": N_("flaggdag"),
+}
+# What children mean when they ask for a holiday: "jul" is Christmas Eve in Sweden, "nyår" New Year's Eve.
+COUNT_TO = {"christmas": "christmas_eve", "new_year": "new_years_eve"}
+
+TODAY_IS = N_("Idag är det {day}!")
+DAYS_LEFT = Np_("Det är {n} dag kvar till {day}.", "Det är {n} dagar kvar till {day}.")
+NOTHING_TODAY = N_("Idag är det ingen speciell dag.")
+NEXT_IS = N_("Nästa speciella dag är {day}.")
+DO_NOT_KNOW = N_("Jag vet inte när det är {day}.")
+ASK = N_("Fråga en pedagog!")
+YES = N_("Ja.")
+NO = N_("Nej.")
+HOLIDAY_WORDS = {"birthday": N_("din födelsedag"), "summer_holiday": N_("sommarlovet")}
+
+
+def _name(key: str) -> Nouns:
+    return Nouns((NAMES[key],))
+
+
+def answer(intent: Intent, today: Today) -> Answer:
+    date = today.now.date()
+    wanted = intent.slots.get("holiday")
+    if wanted is not None:
+        key = COUNT_TO.get(wanted, wanted)
+        upcoming = sorted(d for d, keys in today.special_days.items() if key in keys and d >= date)
+        if not upcoming:  # a child's birthday, the summer holiday: the preschool knows, Laiban does not
+            noun = Nouns((HOLIDAY_WORDS.get(wanted) or NAMES.get(key, N_("den dagen")),))
+            return Answer((Message(DO_NOT_KNOW, {"day": noun}), Message(ASK)), pictures=("laiban/thinking",))
+        days = (upcoming[0] - date).days
+        if days == 0:
+            messages = [Message(TODAY_IS, {"day": _name(key)})]
+        else:
+            messages = [Message(DAYS_LEFT[0], {"n": days, "day": _name(key)}, plural=DAYS_LEFT[1])]
+        if intent.yes_no:  # "är det jul snart?": yes within a week
+            messages.insert(0, Message(YES if days <= 7 else NO))
+        return Answer(tuple(messages), pictures=(f"calendar/{key}",))
+    special = [k for k in today.special_days.get(date, ()) if k in NAMES]
+    if special:
+        return Answer(
+            tuple(Message(TODAY_IS, {"day": _name(k)}) for k in special[:1]),
+            pictures=tuple(f"calendar/{k}" for k in special),
+        )
+    # Flag days are for the flagpole; a child waits for holidays.
+    ahead = sorted((d, keys) for d, keys in today.special_days.items() if d > date and keys != ("flag_day",))
+    messages = [Message(NOTHING_TODAY)]
+    if ahead:
+        day, keys = ahead[0]
+        messages += [
+            Message(NEXT_IS, {"day": _name(keys[0])}),
+            Message(DAYS_LEFT[0], {"n": (day - date).days, "day": _name(keys[0])}, plural=DAYS_LEFT[1]),
+        ]
+    return Answer(tuple(messages), pictures=("calendar/today",))
