@@ -31,6 +31,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app for these settings. The schema must already be migrated (`laiban serve` does it)."""
     from laiban.web.admin.menu import router as menu_router
     from laiban.web.admin.routes import router as admin_router
+    from laiban.web.admin.schedule import router as schedule_router
     from laiban.web.admin.weather import router as weather_router
     from laiban.web.api.routes import router as api_router
     from laiban.web.kiosk import router as kiosk_router
@@ -91,5 +92,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(weather_router)
     app.include_router(menu_router)
+    app.include_router(schedule_router)
     app.include_router(kiosk_router)
     return app
