@@ -20,6 +20,20 @@ class ClockEvent:
 
 
 @dataclass(frozen=True)
+class ActivityInfo:
+    """Something planned for today, told in staff's own whole sentences: before it (`future_text`, "Vi ska
+    gå till skogen.") and after it (`past_text`, "Vi gick till skogen."). `participants` are first names."""
+
+    title: str
+    future_text: str
+    past_text: str
+    starts_at: dt.time | None = None
+    ends_at: dt.time | None = None
+    picture: str = ""
+    participants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Today:
     now: dt.datetime  # aware, in the preschool's timezone
     preschool_name: str
@@ -35,6 +49,11 @@ class Today:
     open_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
     # date → what is special about it (holiday keys, "flag_day"), from yesterday to a year ahead
     special_days: Mapping[dt.date, tuple[str, ...]] = field(default_factory=dict)
+    # date → the preschool's own events that day as (time or None, title), yearly ones expanded
+    preschool_events: Mapping[dt.date, tuple[tuple[dt.time | None, str], ...]] = field(default_factory=dict)
+    closed_days: Mapping[dt.date, str] = field(default_factory=dict)  # date → why the preschool is closed
+    activities: tuple[ActivityInfo, ...] = ()  # today's, in time order
+    show_child_names: bool = False  # whether activities say who takes part
 
     @property
     def outdoor_times(self) -> tuple[dt.time, ...]:

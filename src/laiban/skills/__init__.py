@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from laiban.model.intent import Answer, Intent
 from laiban.model.today import Today
-from laiban.skills import calendar, clock, clothes, conversation, lunch, weather
+from laiban.skills import activities, calendar, clock, clothes, conversation, lunch, weather
 
 Skill = Callable[[Intent, Today], Answer]
 
@@ -20,6 +20,7 @@ SKILLS: dict[str, Skill] = {
     "schedule": clock.schedule,
     "date": clock.date,
     "calendar": calendar.answer,
+    "activities": activities.answer,
     "about": conversation.about,
     "greeting": conversation.greeting,
     "language": conversation.language,

@@ -1,10 +1,11 @@
 """`calendar`: what is special about today, and how many days until Christmas, midsummer, Lucia…
-Holidays, eves and flag days come from `Today.special_days` (Sweden's calendar, computed offline)."""
+Holidays, eves and flag days come from `Today.special_days` (Sweden's calendar, computed offline); the
+preschool's own events and closed days from `Today.preschool_events` and `Today.closed_days`."""
 
 from __future__ import annotations
 
 from laiban.i18n import N_, Np_
-from laiban.model.intent import Answer, Intent, Message, Nouns
+from laiban.model.intent import Answer, Intent, Message, Nouns, Texts
 from laiban.model.today import Today
 
 NAMES = {
@@ -41,11 +42,28 @@ DO_NOT_KNOW = N_("Jag vet inte när det är {day}.")
 ASK = N_("Fråga en pedagog!")
 YES = N_("Ja.")
 NO = N_("Nej.")
+CLOSED_TODAY = N_("Idag är förskolan stängd: {reason}.")
+WE_HAVE_TODAY = N_("Idag har vi {event}!")
 HOLIDAY_WORDS = {"birthday": N_("din födelsedag"), "summer_holiday": N_("sommarlovet")}
 
 
 def _name(key: str) -> Nouns:
     return Nouns((NAMES[key],))
+
+
+def _preschool_today(today: Today) -> tuple[tuple[Message, ...], tuple[str, ...]]:
+    """The preschool's own news about today: closed (and why), then its events."""
+    date = today.now.date()
+    messages: list[Message] = []
+    pictures: list[str] = []
+    reason = today.closed_days.get(date)
+    if reason:
+        messages.append(Message(CLOSED_TODAY, {"reason": Texts((reason,))}))
+        pictures.append("calendar/closed")
+    for _at, title in today.preschool_events.get(date, ()):
+        messages.append(Message(WE_HAVE_TODAY, {"event": Texts((title,))}))
+        pictures.append("calendar/event")
+    return tuple(messages), tuple(dict.fromkeys(pictures))
 
 
 def answer(intent: Intent, today: Today) -> Answer:
@@ -65,12 +83,15 @@ def answer(intent: Intent, today: Today) -> Answer:
         if intent.yes_no:  # "är det jul snart?": yes within a week
             messages.insert(0, Message(YES if days <= 7 else NO))
         return Answer(tuple(messages), pictures=(f"calendar/{key}",))
+    own, own_pictures = _preschool_today(today)
     special = [k for k in today.special_days.get(date, ()) if k in NAMES]
     if special:
         return Answer(
-            tuple(Message(TODAY_IS, {"day": _name(k)}) for k in special[:1]),
-            pictures=tuple(f"calendar/{k}" for k in special),
+            (*own, *(Message(TODAY_IS, {"day": _name(k)}) for k in special[:1])),
+            pictures=(*own_pictures, *(f"calendar/{k}" for k in special)),
         )
+    if own:
+        return Answer(own, pictures=own_pictures)
     # Flag days are for the flagpole; a child waits for holidays.
     ahead = sorted((d, keys) for d, keys in today.special_days.items() if d > date and keys != ("flag_day",))
     messages = [Message(NOTHING_TODAY)]

@@ -25,6 +25,7 @@ ATE_ON_DATE = N_("Den {date} åt vi {dishes} till {meal}.")
 YES = N_("Ja.")
 NO = N_("Nej.")
 CLOSED = N_("Förskolan är stängd på {day}.")
+CLOSED_THAT_DAY = N_("Förskolan är stängd den dagen.")
 UNKNOWN_AHEAD = N_("Jag vet inte vad det blir till {meal} då.")
 SURPRISE = N_("Köket kanske överraskar oss!")
 UNKNOWN_PAST = N_("Jag vet inte vad vi åt till {meal} då.")
@@ -51,6 +52,8 @@ def answer(intent: Intent, today: Today) -> Answer:
         return Answer((Message(WHICH_DAY),), pictures=("laiban/thinking",))
     if day.weekday() not in today.open_weekdays:
         return Answer((Message(CLOSED, {"day": DayName(day)}),), pictures=("laiban/sleepy",))
+    if day in today.closed_days:
+        return Answer((Message(CLOSED_THAT_DAY),), pictures=("laiban/sleepy",))
     dishes = dishes_of(today, day, meal)
     past = day < date or (day == date and meal == "lunch" and today.now.time() >= _lunch_done(today))
     if not dishes:

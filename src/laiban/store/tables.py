@@ -22,6 +22,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -92,6 +93,8 @@ class Preschool(Base):
     languages: Mapped[list[str]] = mapped_column(default=lambda: ["sv"])
     day_starts_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(6, 30))
     day_ends_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(17, 30))
+    # Whether Laiban says which children take part in an activity (their first names).
+    show_child_names: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="preschools")
@@ -312,3 +315,48 @@ class MealRating(Base):
     dish: Mapped[str] = mapped_column(String(300))
     rating: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CalendarEvent(Base):
+    """Something the preschool itself celebrates or does on a day (a Lucia party, a parents' evening);
+    `yearly` events repeat every year on the same month and day."""
+
+    __tablename__ = "calendar_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    at: Mapped[dt.time | None] = mapped_column(Time)
+    title: Mapped[str] = mapped_column(String(100))
+    picture: Mapped[str] = mapped_column(String(50), default="")  # a picture key, e.g. "calendar/party"
+    yearly: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ClosedDay(Base):
+    """A day the preschool is closed although it is a weekday (planning days and the like)."""
+
+    __tablename__ = "closed_days"
+    __table_args__ = (UniqueConstraint("preschool_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(100))
+
+
+class Activity(Base):
+    """Something planned for one day (a forest trip, painting), told the way staff wrote it: before
+    (`future_text`) and after (`past_text`). `participants` are child ids of the same preschool."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    starts_at: Mapped[dt.time | None] = mapped_column(Time)
+    ends_at: Mapped[dt.time | None] = mapped_column(Time)
+    title: Mapped[str] = mapped_column(String(100))
+    future_text: Mapped[str] = mapped_column(String(200))
+    past_text: Mapped[str] = mapped_column(String(200))
+    picture: Mapped[str] = mapped_column(String(50), default="")
+    participants: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from laiban.model.intent import Context
 from laiban.model.today import ClockEvent, Today
 from laiban.sources.holidays import special_days_between
+from laiban.store.calendar import activities_on, calendar_events_between, closed_days_between
 from laiban.store.menus import menu_between
 from laiban.store.tables import Child, Preschool, ScheduleEvent
 from laiban.store.weather import active_corrections, load_forecast
@@ -62,6 +63,19 @@ def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today
         forecast=load_forecast(session, preschool.latitude, preschool.longitude) if weather else None,
         garment_corrections=active_corrections(session, preschool.id, now) if weather else {},
         menu={key: tuple((d.text, d.simple_override) for d in dishes) for key, dishes in menu.items()},
+        preschool_events={
+            day: tuple(events)
+            for day, events in calendar_events_between(
+                session, preschool.id, now.date() - dt.timedelta(days=1), now.date() + dt.timedelta(days=400)
+            ).items()
+        },
+        closed_days=closed_days_between(
+            session, preschool.id, now.date() - MENU_DAYS_BACK, now.date() + dt.timedelta(days=400)
+        ),
+        activities=tuple(activities_on(session, preschool.id, now.date()))
+        if "activities" in preschool.modules
+        else (),
+        show_child_names=preschool.show_child_names,
     )
 
 

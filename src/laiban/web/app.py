@@ -29,6 +29,7 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app for these settings. The schema must already be migrated (`laiban serve` does it)."""
+    from laiban.web.admin.calendar import router as calendar_router
     from laiban.web.admin.menu import router as menu_router
     from laiban.web.admin.routes import router as admin_router
     from laiban.web.admin.schedule import router as schedule_router
@@ -93,5 +94,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(weather_router)
     app.include_router(menu_router)
     app.include_router(schedule_router)
+    app.include_router(calendar_router)
     app.include_router(kiosk_router)
     return app
