@@ -136,6 +136,15 @@ class TestDate:
             "Ja, det är helg!"
         )
 
+    def test_week_number(self) -> None:
+        assert say(clock.date, Intent("date", {"day": "this_week"}), today_at(THURSDAY, 9)) == (
+            "Det är vecka 48. Idag är det torsdag den 26 november."
+        )
+        # ISO weeks: 1 January 2027 is a Friday in week 53 of 2026.
+        assert say(
+            clock.date, Intent("date", {"day": "this_week"}), today_at(dt.date(2027, 1, 1), 9), "en"
+        ) == ("It is week 53. Today is Friday, January 1.")
+
     def test_leap_day(self) -> None:
         assert say(clock.date, Intent("date"), today_at(dt.date(2028, 2, 29), 9)) == (
             "Idag är det tisdag den 29 februari."

@@ -41,6 +41,7 @@ TODAY_IS = N_("Idag är det {weekday} den {date}.")
 TOMORROW_IS = N_("Imorgon är det {weekday} den {date}.")
 YESTERDAY_WAS = N_("Igår var det {weekday} den {date}.")
 DAY_IS = N_("På {weekday} är det den {date}.")
+WEEK_NUMBER = N_("Det är vecka {n}.")
 WEEKEND_YES = N_("Ja, det är helg!")
 WEEKEND_NO = N_("Nej, det är inte helg idag.")
 YES = N_("Ja.")
@@ -133,6 +134,12 @@ def date(intent: Intent, today: Today) -> Answer:
         return Answer(
             (Message(WEEKEND_YES if weekend else WEEKEND_NO),), pictures=(f"week/{WEEKDAYS[now.weekday()]}",)
         )
+    if slot == "this_week":  # "vilken vecka är det?": the ISO week number Swedish calendars show
+        messages = (
+            Message(WEEK_NUMBER, {"n": now.isocalendar().week}),
+            Message(TODAY_IS, {"weekday": DayName(now), "date": DateName(now)}),
+        )
+        return Answer(messages, pictures=(f"week/{WEEKDAYS[now.weekday()]}",))
     day = resolve_day(slot, now)
     if day is None:
         day = now
