@@ -252,3 +252,29 @@ def test_christmas_end_to_end(tmp_path: Path) -> None:
         timeout=120,
     )
     assert run.stdout.strip() == "Det är 1 dag kvar till julafton."
+
+
+def test_weekday_colours_and_the_kiosks_today(client, world, browser_for, db) -> None:  # type: ignore[no-untyped-def]
+    from laiban.store.tables import Preschool, ScheduleEvent
+    from tests.world import PASSWORD
+
+    db.add(ScheduleEvent(preschool_id=world.ekorren, at=dt.time(11, 15), kind="lunch", title="Lunch"))
+    db.commit()
+    admin = browser_for(world.admin_ekorren, PASSWORD)
+    form = {
+        "name": "Förskolan Ekorren",
+        "timezone": "Europe/Stockholm",
+        "day_starts_at": "06:30",
+        "day_ends_at": "17:30",
+        "groups": "Svamp",
+        **{f"colour_{i}": "#123456" for i in range(7)},
+    }
+    assert admin.post("/admin/p/ekorren/settings", {**form, "colour_3": "brown"}).status_code == 400
+    assert admin.post("/admin/p/ekorren/settings", {**form, "colour_0": "#FF0000"}).status_code == 200
+    db.expire_all()
+    assert db.get_one(Preschool, world.ekorren).weekday_colours == ["#ff0000", *["#123456"] * 6]
+    body = client.get("/api/v1/today", headers={"Authorization": f"Bearer {world.device_ekorren}"}).json()
+    assert [d["colour"] for d in body["week"]] == ["#ff0000", *["#123456"] * 6]
+    assert sum(d["today"] for d in body["week"]) == 1
+    assert body["events"] == [{"at": "11:15:00", "kind": "lunch", "title": "Lunch"}]
+    assert client.get("/api/v1/today").status_code == 401

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from laiban.model.today import ActivityInfo
 from laiban.store.tables import Activity, CalendarEvent, Child, ClosedDay, Preschool
+from laiban.store.uploads import is_upload_key
 
 MAX_TITLE_LENGTH = 100  # CalendarEvent.title, Activity.title, ClosedDay.reason
 MAX_TEXT_LENGTH = 200  # Activity.future_text, Activity.past_text
 _CLOCK = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")  # 08:30, 8:30, 8.30
 
-# The pictures staff can choose (the key the kiosk shows → what staff read). No upload yet.
+# The pictures staff can choose (the key the kiosk shows → what staff read). Activities may also have an
+# uploaded picture (`upload/<sha256>`, see laiban.store.uploads).
 EVENT_PICTURES: dict[str, str] = {
     "": "Ingen bild",
     "calendar/party": "Fest",
@@ -99,9 +101,10 @@ def _sentence(text: str) -> str:
     return text if not text or text[-1] in ".!?…" else f"{text}."
 
 
-def _picture(value: str | None, choices: dict[str, str], errors: list[str]) -> str:
+def _picture(value: str | None, choices: dict[str, str], errors: list[str], *, uploads: bool = False) -> str:
+    """A key from `choices` or, when `uploads`, the key of an uploaded picture (`upload/<sha256>`)."""
     picture = (value or "").strip()
-    if picture not in choices:
+    if picture not in choices and not (uploads and is_upload_key(picture)):
         errors.append("Välj en bild i listan.")
         return ""
     return picture
@@ -293,7 +296,7 @@ def add_activity(
     ends = _clock(ends_at, "Sluttiden", errors)
     if starts is not None and ends is not None and starts >= ends:
         errors.append("Aktiviteten måste sluta efter att den börjar.")
-    checked_picture = _picture(picture, ACTIVITY_PICTURES, errors)
+    checked_picture = _picture(picture, ACTIVITY_PICTURES, errors, uploads=True)
     children = _participants(session, preschool_id, participants, errors)
     if errors or checked_day is None:
         raise CalendarError(errors)

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laiban.model.preschool import DEFAULT_TIMEZONE, LANGUAGES, MODULES
-from laiban.store.tables import Group, Organisation, Preschool
+from laiban.store.tables import DEFAULT_WEEKDAY_COLOURS, Group, Organisation, Preschool
 
+COLOUR = re.compile(r"^#[0-9a-f]{6}$")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TIMEZONES = frozenset(zoneinfo.available_timezones())
 
@@ -39,6 +40,7 @@ class PreschoolSettings:
     languages: list[str] = field(default_factory=lambda: ["sv"])
     day_starts_at: dt.time = dt.time(6, 30)
     day_ends_at: dt.time = dt.time(17, 30)
+    weekday_colours: list[str] = field(default_factory=lambda: list(DEFAULT_WEEKDAY_COLOURS))
 
     @classmethod
     def parse(
@@ -69,6 +71,9 @@ class PreschoolSettings:
         ends = _clock(form.get("day_ends_at", "17:30"), "day_ends_at", errors)
         if starts and ends and starts >= ends:
             errors["day_ends_at"] = "Dagen måste sluta efter att den börjar."
+        colours = [form.get(f"colour_{i}", DEFAULT_WEEKDAY_COLOURS[i]).strip().lower() for i in range(7)]
+        if not all(COLOUR.match(colour) for colour in colours):
+            errors["weekday_colours"] = "Färgerna ska anges som #rrggbb."
         if errors:
             raise InvalidSettings(errors)
         # Swedish is always spoken; it is the source language of every text.
@@ -83,6 +88,7 @@ class PreschoolSettings:
             languages=ordered_languages,
             day_starts_at=starts or dt.time(6, 30),
             day_ends_at=ends or dt.time(17, 30),
+            weekday_colours=colours,
         )
 
     def apply(self, preschool: Preschool) -> None:

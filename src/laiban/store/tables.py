@@ -36,6 +36,9 @@ NAMING = {
 }
 
 
+DEFAULT_WEEKDAY_COLOURS = ("#43a047", "#1e88e5", "#ffffff", "#8d6e63", "#fdd835", "#e53935", "#f48fb1")
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -93,6 +96,8 @@ class Preschool(Base):
     languages: Mapped[list[str]] = mapped_column(default=lambda: ["sv"])
     day_starts_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(6, 30))
     day_ends_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(17, 30))
+    # Monday … Sunday, as the children's week strip shows them (Swedish preschools' usual colours)
+    weekday_colours: Mapped[list[str]] = mapped_column(default=lambda: list(DEFAULT_WEEKDAY_COLOURS))
     # Whether Laiban says which children take part in an activity (their first names).
     show_child_names: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -358,5 +363,5 @@ class Activity(Base):
     title: Mapped[str] = mapped_column(String(100))
     future_text: Mapped[str] = mapped_column(String(200))
     past_text: Mapped[str] = mapped_column(String(200))
-    picture: Mapped[str] = mapped_column(String(50), default="")
+    picture: Mapped[str] = mapped_column(String(100), default="")  # a key; uploads: "upload/<sha256>"
     participants: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -36,6 +36,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from laiban.web.admin.weather import router as weather_router
     from laiban.web.api.routes import router as api_router
     from laiban.web.kiosk import router as kiosk_router
+    from laiban.web.uploads import router as uploads_router
 
     app = FastAPI(
         title="Laiban",
@@ -96,4 +97,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(schedule_router)
     app.include_router(calendar_router)
     app.include_router(kiosk_router)
+    app.include_router(uploads_router)
     return app

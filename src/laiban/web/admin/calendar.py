@@ -1,6 +1,7 @@
 """The calendar page of a preschool's admin: its own events (once or every year), the days it is closed
 and the activities of the coming days (with who takes part), each added with a small form and removed
-with a button. Pedagogues may edit. Pictures are chosen from a short list (no upload yet)."""
+with a button. Pedagogues may edit. Pictures are chosen from a short list; an activity may instead get an
+uploaded picture (checked and cleaned by laiban.store.uploads)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
 
 from laiban.store.calendar import (
     ACTIVITY_PICTURES,
@@ -31,10 +33,11 @@ from laiban.store.calendar import (
 )
 from laiban.store.tables import CalendarEvent, Preschool
 from laiban.store.today import local_now
+from laiban.store.uploads import MAX_BYTES, CleanPicture, UploadError, clean_picture, store_picture
 from laiban.web.admin.render import Form, render
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
-from laiban.web.security import CsrfChecked, CurrentStaff, Db, preschool_for_staff
+from laiban.web.security import CsrfChecked, CurrentStaff, Db, preschool_for_staff, settings_of
 
 router = APIRouter(prefix="/admin/p/{slug}/calendar", include_in_schema=False)
 
@@ -93,7 +96,9 @@ def _add(
         store()
     except CalendarError as exc:
         db.rollback()
-        entered: dict[str, Any] = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+        entered: dict[str, Any] = {
+            key: value for key, value in form.items() if key != "csrf_token" and isinstance(value, str)
+        }
         entered["form"] = which
         entered["participants"] = [str(v) for v in form.getlist("participants")]
         return _page(request, db, preschool, ["Inget sparades.", *exc.errors], entered)
@@ -160,28 +165,53 @@ def delete_closed_day_form(slug: str, closed_day_id: RowId, db: Db, staff: Curre
     return _back(preschool)
 
 
+def _uploaded(form: Form, name: str) -> bytes | None:
+    """The bytes of a chosen file (at most one byte more than allowed), or None when none was chosen."""
+    value = form.get(name)
+    if not isinstance(value, UploadFile) or (not value.filename and not value.size):
+        return None
+    value.file.seek(0)
+    return value.file.read(MAX_BYTES + 1)
+
+
 @router.post("/activities", dependencies=[CsrfChecked])
 def add_activity_form(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
     preschool = preschool_for_staff(db, staff, slug)
-    return _add(
-        request,
-        db,
-        preschool,
-        form,
-        "activity",
-        lambda: add_activity(
-            db,
-            preschool.id,
-            day=_field(form, "day"),
-            title=_field(form, "title"),
-            future_text=_field(form, "future_text"),
-            past_text=_field(form, "past_text"),
-            starts_at=_field(form, "starts_at"),
-            ends_at=_field(form, "ends_at"),
-            picture=_field(form, "picture"),
-            participants=[str(v) for v in form.getlist("participants")],
-        ),
-    )
+
+    def store() -> None:
+        """Checks the picture and the other fields together; writes the picture only when all is well."""
+        errors: list[str] = []
+        picture: CleanPicture | None = None
+        raw = _uploaded(form, "picture_file")
+        if raw is not None:
+            try:
+                picture = clean_picture(raw)
+            except UploadError as exc:
+                errors.append(str(exc))
+        try:
+            add_activity(
+                db,
+                preschool.id,
+                day=_field(form, "day"),
+                title=_field(form, "title"),
+                future_text=_field(form, "future_text"),
+                past_text=_field(form, "past_text"),
+                starts_at=_field(form, "starts_at"),
+                ends_at=_field(form, "ends_at"),
+                picture=picture.key if picture else _field(form, "picture"),
+                participants=[str(v) for v in form.getlist("participants")],
+            )
+        except CalendarError as exc:
+            errors.extend(exc.errors)
+        if not errors and picture is not None:
+            try:
+                store_picture(settings_of(request).data_dir, picture)
+            except UploadError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise CalendarError(errors)  # `_add` rolls back the activity if it was added
+
+    return _add(request, db, preschool, form, "activity", store)
 
 
 @router.post("/activities/{activity_id}/delete", dependencies=[CsrfChecked])

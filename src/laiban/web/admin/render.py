@@ -13,10 +13,16 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from laiban.model.preschool import LANGUAGES, MODULES, ROLE_LABELS
+from laiban.store.tables import DEFAULT_WEEKDAY_COLOURS
 from laiban.web.security import csrf_token, remember_csrf_seed
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-templates.env.globals.update(MODULES=MODULES, LANGUAGES=LANGUAGES, ROLE_LABELS=ROLE_LABELS)
+templates.env.globals.update(
+    MODULES=MODULES,
+    LANGUAGES=LANGUAGES,
+    ROLE_LABELS=ROLE_LABELS,
+    DEFAULT_WEEKDAY_COLOURS=DEFAULT_WEEKDAY_COLOURS,
+)
 
 
 def local_time(moment: dt.datetime, timezone: str) -> str:

@@ -216,6 +216,7 @@ def _settings_values(preschool: Preschool) -> dict[str, object]:
         "day_starts_at": preschool.day_starts_at.strftime("%H:%M"),
         "day_ends_at": preschool.day_ends_at.strftime("%H:%M"),
         "groups": "\n".join(group.name for group in preschool.groups),
+        **{f"colour_{i}": colour for i, colour in enumerate(preschool.weekday_colours)},
     }
 
 

@@ -254,6 +254,56 @@ def rate_lunch(body: MealRatingRequest, device: CurrentDevice, db: Db) -> Respon
     return Response(status_code=204)
 
 
+class EventOut(BaseModel):
+    at: dt.time
+    kind: str
+    title: str
+
+
+class WeekdayOut(BaseModel):
+    date: dt.date
+    weekday: int = Field(description="0 = Monday … 6 = Sunday")
+    colour: str
+    today: bool
+
+
+class TodayOut(BaseModel):
+    """What the kiosk draws without asking: the clock face with the day's events and the week strip."""
+
+    now: dt.datetime
+    week_number: int
+    day_starts_at: dt.time
+    day_ends_at: dt.time
+    events: list[EventOut]
+    week: list[WeekdayOut]
+
+
+@router.get(
+    "/today", summary="Today's schedule and the week strip for the kiosk", responses={401: ERRORS[401]}
+)
+def today(device: CurrentDevice, db: Db) -> TodayOut:
+    preschool = device.preschool
+    now = local_now(preschool)
+    day = today_for(db, preschool, now)
+    monday = now.date() - dt.timedelta(days=now.weekday())
+    return TodayOut(
+        now=now,
+        week_number=now.isocalendar().week,
+        day_starts_at=day.day_starts_at,
+        day_ends_at=day.day_ends_at,
+        events=[EventOut(at=e.at, kind=e.kind, title=e.title) for e in day.events],
+        week=[
+            WeekdayOut(
+                date=monday + dt.timedelta(days=i),
+                weekday=i,
+                colour=preschool.weekday_colours[i],
+                today=i == now.weekday(),
+            )
+            for i in range(7)
+        ],
+    )
+
+
 @router.get(
     "/preschools", summary="The preschools the signed-in staff member may see", responses={401: ERRORS[401]}
 )
