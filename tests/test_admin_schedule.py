@@ -273,3 +273,34 @@ def test_csrf_and_tenancy(
     assert other.post(PAGE + "/copy?day=0", {"from": "all"}).status_code == 404
     assert pedagogue.get("/admin/p/humlan/schedule").status_code == 403  # same organisation, no role
     assert stored(db, world.ekorren) == before
+
+
+def test_a_groups_own_schedule_reaches_its_kiosks(client, world, browser_for, db) -> None:  # type: ignore[no-untyped-def]
+    """A group (avdelning) may have its own schedule; kiosks of that group use it, others the preschool's."""
+    from laiban.store import accounts
+    from laiban.store.tables import Group, Preschool, ScheduleEvent
+    from tests.world import PASSWORD
+
+    group = db.scalars(select(Group).where(Group.preschool_id == world.ekorren)).one()
+    db.add(ScheduleEvent(preschool_id=world.ekorren, at=dt.time(11, 15), kind="lunch", title="Lunch"))
+    db.commit()
+    admin = browser_for(world.admin_ekorren, PASSWORD)
+    saved = admin.post(
+        f"/admin/p/ekorren/schedule?day=all&group={group.id}",
+        {"time": ["11:45"], "kind": ["lunch"], "title": ["Lunch på Svamp"]},
+    )
+    assert saved.status_code == 200 and "Sparat" in saved.text
+    assert admin.get("/admin/p/ekorren/schedule?day=all&group=999999").status_code == 404
+    created = admin.post("/admin/p/ekorren/devices", {"name": "Svamps hall", "group": str(group.id)})
+    code = created.text.split('<p class="code">')[1].split("<")[0]
+    token = client.post("/api/v1/devices/pair", json={"code": code}).json()["token"]
+
+    def events(device_token: str) -> list[str]:
+        body = client.get("/api/v1/today", headers={"Authorization": f"Bearer {device_token}"}).json()
+        return [f"{e['at'][:5]} {e['title']}" for e in body["events"]]
+
+    assert events(token) == ["11:45 Lunch på Svamp"]
+    assert events(world.device_ekorren) == ["11:15 Lunch"]
+    other_group = db.get_one(Preschool, world.humlan)
+    with pytest.raises(accounts.AccountError):
+        accounts.create_device(db, other_group, "Fel", group.id)  # a group of another preschool

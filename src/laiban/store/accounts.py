@@ -237,14 +237,20 @@ def visible_preschools(session: Session, access: Access) -> list[Preschool]:
 # --- kiosk devices --------------------------------------------------------------------------------
 
 
-def create_device(session: Session, preschool: Preschool, name: str) -> tuple[Device, str]:
-    """A new, not yet paired device and its one-time pairing code (shown once, stored hashed)."""
+def create_device(
+    session: Session, preschool: Preschool, name: str, group_id: int | None = None
+) -> tuple[Device, str]:
+    """A new, not yet paired device and its one-time pairing code (shown once, stored hashed); a device
+    may belong to one of the preschool's groups."""
     name = name.strip()
+    if group_id is not None and group_id not in {group.id for group in preschool.groups}:
+        raise AccountError("Välj en avdelning på den här förskolan.")
     if not name or len(name) > 100:
         raise AccountError("Ge surfplattan ett namn (högst 100 tecken), till exempel ”Hallen”.")
     code = "".join(secrets.choice(PAIRING_CODE_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
     device = Device(
         preschool_id=preschool.id,
+        group_id=group_id,
         name=name,
         pairing_code_hash=token_hash(code),
         pairing_expires_at=utcnow() + PAIRING_VALID_FOR,

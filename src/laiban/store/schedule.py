@@ -1,7 +1,7 @@
 """A preschool's day schedule in the store: the every-day schedule and each weekday's own, as staff type
 them. A weekday's own schedule replaces the every-day one when it has any events (see `today_for`).
 
-Only the whole preschool's events (group_id None) are handled here.
+A group (avdelning) may have its own schedule (group_id); None is the whole preschool's.
 """
 
 from __future__ import annotations
@@ -37,16 +37,22 @@ def _weekday_checked(weekday: int | None) -> int | None:
     return weekday
 
 
+def _of_group(group_id: int | None) -> ColumnElement[bool]:
+    return ScheduleEvent.group_id.is_(None) if group_id is None else ScheduleEvent.group_id == group_id
+
+
 def _of_weekday(weekday: int | None) -> ColumnElement[bool]:
     return ScheduleEvent.weekday.is_(None) if weekday is None else ScheduleEvent.weekday == weekday
 
 
-def events_of(session: Session, preschool_id: int) -> dict[int | None, list[ScheduleEvent]]:
+def events_of(
+    session: Session, preschool_id: int, group_id: int | None = None
+) -> dict[int | None, list[ScheduleEvent]]:
     """weekday (None = every day) → the preschool's own events of that day, in time order. Days without
     events are left out."""
     rows = session.scalars(
         select(ScheduleEvent)
-        .where(ScheduleEvent.preschool_id == preschool_id, ScheduleEvent.group_id.is_(None))
+        .where(ScheduleEvent.preschool_id == preschool_id, _of_group(group_id))
         .order_by(ScheduleEvent.at, ScheduleEvent.id)
     )
     found: dict[int | None, list[ScheduleEvent]] = defaultdict(list)
@@ -119,7 +125,11 @@ def _opening_hours_locked(session: Session, preschool_id: int) -> tuple[dt.time,
 
 
 def replace_events(
-    session: Session, preschool_id: int, weekday: int | None, rows: Sequence[tuple[str, str, str]]
+    session: Session,
+    preschool_id: int,
+    weekday: int | None,
+    rows: Sequence[tuple[str, str, str]],
+    group_id: int | None = None,
 ) -> int:
     """Replaces the preschool's events of one weekday (None = every day) with staff's rows, all or none:
     with any bad row, nothing changes and ScheduleError lists every problem. No rows empties the day
@@ -130,13 +140,13 @@ def replace_events(
     session.execute(
         delete(ScheduleEvent).where(
             ScheduleEvent.preschool_id == preschool_id,
-            ScheduleEvent.group_id.is_(None),
+            _of_group(group_id),
             _of_weekday(weekday),
         )
     )
     session.add_all(
         ScheduleEvent(
-            preschool_id=preschool_id, group_id=None, weekday=weekday, at=at, kind=kind, title=title
+            preschool_id=preschool_id, group_id=group_id, weekday=weekday, at=at, kind=kind, title=title
         )
         for at, kind, title in events
     )
@@ -145,25 +155,30 @@ def replace_events(
 
 
 def copy_to_weekday(
-    session: Session, preschool_id: int, from_weekday: int | None, to_weekday: int | None
+    session: Session,
+    preschool_id: int,
+    from_weekday: int | None,
+    to_weekday: int | None,
+    group_id: int | None = None,
 ) -> int:
     """Copies one day's events (None = every day) onto another, replacing what that day had; copying
     an empty day empties the target. Returns the number of events copied."""
     from_weekday, to_weekday = _weekday_checked(from_weekday), _weekday_checked(to_weekday)
     _opening_hours_locked(session, preschool_id)
     if from_weekday == to_weekday:
-        return len(events_of(session, preschool_id).get(from_weekday, []))
-    source = [(e.at, e.kind, e.title) for e in events_of(session, preschool_id).get(from_weekday, [])]
+        return len(events_of(session, preschool_id, group_id).get(from_weekday, []))
+    events = events_of(session, preschool_id, group_id).get(from_weekday, [])
+    source = [(e.at, e.kind, e.title) for e in events]
     session.execute(
         delete(ScheduleEvent).where(
             ScheduleEvent.preschool_id == preschool_id,
-            ScheduleEvent.group_id.is_(None),
+            _of_group(group_id),
             _of_weekday(to_weekday),
         )
     )
     session.add_all(
         ScheduleEvent(
-            preschool_id=preschool_id, group_id=None, weekday=to_weekday, at=at, kind=kind, title=title
+            preschool_id=preschool_id, group_id=group_id, weekday=to_weekday, at=at, kind=kind, title=title
         )
         for at, kind, title in source
     )

@@ -185,6 +185,8 @@ class Device(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    # The avdelning whose cloakroom the tablet is in: its own schedule, if it has one, applies
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     pairing_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -29,18 +29,27 @@ def local_now(preschool: Preschool, at: dt.datetime | None = None) -> dt.datetim
     return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
 
 
-def today_for(session: Session, preschool: Preschool, now: dt.datetime) -> Today:
-    """Everything the skills may use about this moment at this preschool (a few small reads)."""
+def today_for(session: Session, preschool: Preschool, now: dt.datetime, group_id: int | None = None) -> Today:
+    """Everything the skills may use about this moment at this preschool (a few small reads); with a
+    group (the kiosk's avdelning), that group's own schedule when it has one."""
     rows = session.execute(
-        select(ScheduleEvent.at, ScheduleEvent.kind, ScheduleEvent.title, ScheduleEvent.weekday).where(
+        select(
+            ScheduleEvent.at,
+            ScheduleEvent.kind,
+            ScheduleEvent.title,
+            ScheduleEvent.weekday,
+            ScheduleEvent.group_id,
+        ).where(
             ScheduleEvent.preschool_id == preschool.id,
-            ScheduleEvent.group_id.is_(None),
+            ScheduleEvent.group_id.is_(None) | (ScheduleEvent.group_id == group_id),
             or_(ScheduleEvent.weekday.is_(None), ScheduleEvent.weekday == now.weekday()),
         )
     ).all()
-    # A weekday's own schedule replaces the every-day one when it has any events.
-    own = [row for row in rows if row.weekday is not None]
-    chosen = own or rows
+    # A group's own schedule replaces the preschool's; within either, a weekday's own replaces every day's.
+    chosen = [row for row in rows if group_id is not None and row.group_id == group_id] or [
+        row for row in rows if row.group_id is None
+    ]
+    chosen = [row for row in chosen if row.weekday is not None] or chosen
     events = tuple(sorted({ClockEvent(r.at, r.kind, r.title) for r in chosen}, key=lambda e: (e.at, e.kind)))
     weather = "weather" in preschool.modules
     lunch = "lunch" in preschool.modules

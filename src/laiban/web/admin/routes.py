@@ -337,7 +337,9 @@ def devices_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Re
 def create_device(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
     preschool = preschool_for_staff(db, staff, slug, need=Role.ADMIN)
     try:
-        device, code = accounts.create_device(db, preschool, str(form.get("name", "")))
+        group = str(form.get("group", ""))
+        group_id = int(group) if group.isdigit() else None
+        device, code = accounts.create_device(db, preschool, str(form.get("name", "")), group_id)
     except accounts.AccountError as exc:
         return _devices_page(request, db, preschool, error=str(exc))
     pairing_url = str(request.base_url).rstrip("/") + f"/kiosk/pair?code={code}"

@@ -54,8 +54,23 @@ def _day_of(raw: str | None) -> int | None:
     return DAYS[raw]
 
 
-def _url(preschool: Preschool, day: int | None, saved: bool = False) -> str:
-    return f"/admin/p/{preschool.slug}/schedule?day={_day_param(day)}" + ("&saved=1" if saved else "")
+def _group_of(request: Request, preschool: Preschool) -> int | None:
+    """`?group=<id>`: a group's own schedule (it replaces the whole preschool's for that group's kiosks)."""
+    raw = request.query_params.get("group", "")
+    if not raw:
+        return None
+    group = next((g for g in preschool.groups if str(g.id) == raw), None)
+    if group is None:
+        raise ApiError(404, "There is no such group.")
+    return group.id
+
+
+def _query(day: int | None, group: int | None) -> str:
+    return f"day={_day_param(day)}" + (f"&group={group}" if group is not None else "")
+
+
+def _url(preschool: Preschool, day: int | None, group: int | None, saved: bool = False) -> str:
+    return f"/admin/p/{preschool.slug}/schedule?{_query(day, group)}" + ("&saved=1" if saved else "")
 
 
 def _blank() -> dict[str, str]:
@@ -67,10 +82,11 @@ def _page(
     db: Db,
     preschool: Preschool,
     day: int | None,
+    group: int | None = None,
     rows: list[dict[str, str]] | None = None,
     errors: list[str] | None = None,
 ) -> Response:
-    schedule = events_of(db, preschool.id)
+    schedule = events_of(db, preschool.id, group)
     if rows is None:
         rows = [
             {
@@ -105,6 +121,10 @@ def _page(
         {
             "preschool": preschool,
             "day": _day_param(day),
+            "query": _query(day, group),
+            "group": group,
+            "group_query": f"&group={group}" if group is not None else "",
+            "groups": preschool.groups,
             "is_weekday": day is not None,
             "day_label": DAY_LABELS[day],
             "tabs": tabs,
@@ -128,7 +148,9 @@ def _texts(form: FormData, name: str) -> list[str]:
 @router.get("", response_class=HTMLResponse)
 def schedule_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
     preschool = preschool_for_staff(db, staff, slug)
-    return _page(request, db, preschool, _day_of(request.query_params.get("day")))
+    return _page(
+        request, db, preschool, _day_of(request.query_params.get("day")), _group_of(request, preschool)
+    )
 
 
 @router.post("", dependencies=[CsrfChecked])
@@ -137,6 +159,7 @@ def save_day(request: Request, slug: str, db: Db, staff: CurrentStaff, form: For
     stay on the page."""
     preschool = preschool_for_staff(db, staff, slug)
     day = _day_of(request.query_params.get("day"))
+    group = _group_of(request, preschool)
     times, kinds, titles = _texts(form, "time"), _texts(form, "kind"), _texts(form, "title")
     count = max(len(times), len(kinds), len(titles))
     typed = [
@@ -148,11 +171,12 @@ def save_day(request: Request, slug: str, db: Db, staff: CurrentStaff, form: For
         for i in range(count)
     ]
     try:
-        replace_events(db, preschool.id, day, [(row["time"], row["kind"], row["title"]) for row in typed])
+        rows = [(row["time"], row["kind"], row["title"]) for row in typed]
+        replace_events(db, preschool.id, day, rows, group_id=group)
     except ScheduleError as exc:
         db.rollback()
-        return _page(request, db, preschool, day, typed, exc.errors)
-    return RedirectResponse(_url(preschool, day, saved=True), status_code=303)
+        return _page(request, db, preschool, day, group, typed, exc.errors)
+    return RedirectResponse(_url(preschool, day, group, saved=True), status_code=303)
 
 
 @router.post("/clear", dependencies=[CsrfChecked])
@@ -160,10 +184,11 @@ def clear_day(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Respo
     """A weekday's own schedule removed: the day follows the every-day schedule again."""
     preschool = preschool_for_staff(db, staff, slug)
     day = _day_of(request.query_params.get("day"))
-    if day is None:
-        raise ApiError(400, "Only a weekday's own schedule can be removed.")
-    replace_events(db, preschool.id, day, [])
-    return RedirectResponse(_url(preschool, day, saved=True), status_code=303)
+    group = _group_of(request, preschool)
+    if day is None and group is None:
+        raise ApiError(400, "Only a weekday's or a group's own schedule can be removed.")
+    replace_events(db, preschool.id, day, [], group_id=group)
+    return RedirectResponse(_url(preschool, day, group, saved=True), status_code=303)
 
 
 @router.post("/copy", dependencies=[CsrfChecked])
@@ -174,5 +199,6 @@ def copy_day(request: Request, slug: str, db: Db, staff: CurrentStaff, form: For
     source = form.get("from")
     if not isinstance(source, str) or source not in DAYS or DAYS[source] == day:
         raise ApiError(400, "Choose another day to copy from.")
-    copy_to_weekday(db, preschool.id, DAYS[source], day)
-    return RedirectResponse(_url(preschool, day, saved=True), status_code=303)
+    group = _group_of(request, preschool)
+    copy_to_weekday(db, preschool.id, DAYS[source], day, group_id=group)
+    return RedirectResponse(_url(preschool, day, group, saved=True), status_code=303)

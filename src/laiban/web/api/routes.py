@@ -203,7 +203,7 @@ def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
         )
     previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
     tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
-    today = today_for(db, preschool, local_now(preschool))
+    today = today_for(db, preschool, local_now(preschool), device.group_id)
     reply = assistant.ask(
         lang=lang,
         today=today,
@@ -227,7 +227,7 @@ class RatingRequest(BaseModel):
 )
 def rate_clothes(body: RatingRequest, device: CurrentDevice, db: Db) -> Response:
     preschool = device.preschool
-    suggested = clothes.suggestion(today_for(db, preschool, local_now(preschool)))
+    suggested = clothes.suggestion(today_for(db, preschool, local_now(preschool), device.group_id))
     if suggested is None:
         raise ApiError(409, "There is no clothes suggestion to rate right now.", code="nothing_to_rate")
     rate(db, preschool.id, suggested[0], suggested[1], up=body.rating == "up")
@@ -284,7 +284,7 @@ class TodayOut(BaseModel):
 def today(device: CurrentDevice, db: Db) -> TodayOut:
     preschool = device.preschool
     now = local_now(preschool)
-    day = today_for(db, preschool, now)
+    day = today_for(db, preschool, now, device.group_id)
     monday = now.date() - dt.timedelta(days=now.weekday())
     return TodayOut(
         now=now,
