@@ -278,3 +278,19 @@ def test_weekday_colours_and_the_kiosks_today(client, world, browser_for, db) ->
     assert sum(d["today"] for d in body["week"]) == 1
     assert body["events"] == [{"at": "11:15:00", "kind": "lunch", "title": "Lunch"}]
     assert client.get("/api/v1/today").status_code == 401
+
+
+def test_the_next_closed_day_is_mentioned() -> None:
+    from laiban.skills import calendar
+
+    now = dt.datetime.combine(THURSDAY, dt.time(9), STOCKHOLM)
+    today = Today(
+        now=now,
+        preschool_name="X",
+        modules=("calendar",),
+        languages=("sv", "en"),
+        closed_days={dt.date(2026, 12, 7): "Planeringsdag", dt.date(2027, 3, 1): "Långt bort"},
+    )
+    assert say(calendar.answer, Intent("calendar"), today) == (
+        "Idag är det ingen speciell dag. Nästa gång förskolan är stängd är den 7 december."
+    )

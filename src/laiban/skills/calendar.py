@@ -4,8 +4,10 @@ preschool's own events and closed days from `Today.preschool_events` and `Today.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from laiban.i18n import N_, Np_
-from laiban.model.intent import Answer, Intent, Message, Nouns, Texts
+from laiban.model.intent import Answer, DateName, Intent, Message, Nouns, Texts
 from laiban.model.today import Today
 
 NAMES = {
@@ -45,6 +47,10 @@ NO = N_("Nej.")
 CLOSED_TODAY = N_("Idag är förskolan stängd: {reason}.")
 WE_HAVE_TODAY = N_("Idag har vi {event}!")
 HOLIDAY_WORDS = {"birthday": N_("din födelsedag"), "summer_holiday": N_("sommarlovet")}
+
+
+NEXT_CLOSED = N_("Nästa gång förskolan är stängd är den {date}.")
+NEXT_CLOSED_WITHIN = dt.timedelta(days=31)
 
 
 def _name(key: str) -> Nouns:
@@ -101,4 +107,11 @@ def answer(intent: Intent, today: Today) -> Answer:
             Message(NEXT_IS, {"day": _name(keys[0])}),
             Message(DAYS_LEFT[0], {"n": (day - date).days, "day": _name(keys[0])}, plural=DAYS_LEFT[1]),
         ]
-    return Answer(tuple(messages), pictures=("calendar/today",))
+    return Answer((*messages, *_next_closed(today)), pictures=("calendar/today",))
+
+
+def _next_closed(today: Today) -> tuple[Message, ...]:
+    """The next day the preschool is closed (planning days), within the coming month."""
+    date = today.now.date()
+    coming = sorted(d for d in today.closed_days if date < d <= date + NEXT_CLOSED_WITHIN)
+    return (Message(NEXT_CLOSED, {"date": DateName(coming[0])}),) if coming else ()
