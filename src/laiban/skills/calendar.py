@@ -9,6 +9,7 @@ import datetime as dt
 from laiban.i18n import N_, Np_
 from laiban.model.intent import Answer, DateName, Intent, Message, Nouns, Texts
 from laiban.model.today import Today
+from laiban.skills.conversation import ASK, NO, YES
 
 NAMES = {
     "new_year": N_("nyårsdagen"),
@@ -41,9 +42,6 @@ DAYS_LEFT = Np_("Det är {n} dag kvar till {day}.", "Det är {n} dagar kvar till
 NOTHING_TODAY = N_("Idag är det ingen speciell dag.")
 NEXT_IS = N_("Nästa speciella dag är {day}.")
 DO_NOT_KNOW = N_("Jag vet inte när det är {day}.")
-ASK = N_("Fråga en pedagog!")
-YES = N_("Ja.")
-NO = N_("Nej.")
 CLOSED_TODAY = N_("Idag är förskolan stängd: {reason}.")
 WE_HAVE_TODAY = N_("Idag har vi {event}!")
 HOLIDAY_WORDS = {"birthday": N_("din födelsedag"), "summer_holiday": N_("sommarlovet")}

@@ -9,6 +9,7 @@ import datetime as dt
 from laiban.i18n import N_, Np_
 from laiban.model.intent import Answer, ClockWords, DateName, DayName, Intent, Message, Nouns, Param, Texts
 from laiban.model.today import ClockEvent, Today
+from laiban.skills.conversation import ASK, NO, YES
 from laiban.skills.days import WEEKDAYS, resolve_day
 
 # The clock events children ask about, named in the catalog; other events use the title staff wrote.
@@ -35,7 +36,6 @@ IN_HOURS = Np_("Det är om ungefär {n} timme.", "Det är om ungefär {n} timmar
 NEXT_IS = N_("Sen är det {event} klockan {time}.")
 NOTHING_MORE = N_("Det finns inget mer på schemat idag.")
 NOT_TODAY = N_("Jag vet inte när det är {event} idag.")
-ASK = N_("Fråga en pedagog!")
 ONLY_TODAY = N_("Jag kan berätta om schemat för idag.")
 TODAY_IS = N_("Idag är det {weekday} den {date}.")
 TOMORROW_IS = N_("Imorgon är det {weekday} den {date}.")
@@ -44,8 +44,6 @@ DAY_IS = N_("På {weekday} är det den {date}.")
 WEEK_NUMBER = N_("Det är vecka {n}.")
 WEEKEND_YES = N_("Ja, det är helg!")
 WEEKEND_NO = N_("Nej, det är inte helg idag.")
-YES = N_("Ja.")
-NO = N_("Nej.")
 
 
 def _name(event: ClockEvent) -> Nouns | Texts:

@@ -8,6 +8,7 @@ from laiban.model.garments import GARMENTS
 from laiban.model.intent import Answer, ClockTime, Intent, Message, Nouns
 from laiban.model.today import Today
 from laiban.skills import weather
+from laiban.skills.conversation import ASK
 from laiban.skills.outdoors import feel_at, garments_for, next_outing, usable_forecast
 
 # Each garment's name as children hear it; also the garment slot's extra values.
@@ -38,7 +39,6 @@ PUT_ON_FOR_OUTING = N_("När ni går ut klockan {time}, ta på dig {garments}.")
 NEEDED = N_("Ja, du behöver {garment}.")
 NOT_NEEDED = N_("Nej, du behöver inte {garment} nu.")
 NOT_SURE = N_("Jag vet inte om du behöver {garment}.")
-ASK = N_("Fråga en pedagog!")
 
 
 def suggestion(today: Today) -> tuple[str, tuple[str, ...]] | None:

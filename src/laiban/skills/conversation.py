@@ -7,6 +7,11 @@ from laiban.i18n import N_
 from laiban.model.intent import Answer, Intent, LanguageNames, Message
 from laiban.model.today import Today
 
+# Short sentences every topic uses: before a yes/no answer's details, and when a pedagogue knows better.
+YES = N_("Ja.")
+NO = N_("Nej.")
+ASK = N_("Fråga en pedagog!")
+
 # Module key → the kiosk's picture for it; pictures of the enabled modules invite the child to tap.
 MODULE_PICTURES = {
     "weather": "module/weather",
@@ -60,7 +65,7 @@ def language(intent: Intent, today: Today) -> Answer:
         return Answer(
             messages=(
                 Message(N_("Jag kan inte prata {language} här än."), {"language": LanguageNames((wanted,))}),
-                Message(N_("Fråga en pedagog!")),
+                Message(ASK),
             ),
             pictures=("laiban/sorry",),
         )
@@ -84,7 +89,7 @@ def out_of_scope(intent: Intent, today: Today) -> Answer:
 def unavailable(intent: Intent, today: Today) -> Answer:
     """A topic Laiban has no answer for here: no skill yet, or the preschool switched the module off."""
     return Answer(
-        messages=(Message(N_("Det kan jag inte svara på här än.")), Message(N_("Fråga en pedagog!"))),
+        messages=(Message(N_("Det kan jag inte svara på här än.")), Message(ASK)),
         pictures=("laiban/sorry",),
         available=False,
     )

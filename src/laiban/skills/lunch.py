@@ -10,6 +10,7 @@ from laiban.i18n import N_
 from laiban.model.intent import Answer, DateName, DayName, Intent, Message, Nouns, Texts
 from laiban.model.menu import Dish
 from laiban.model.today import Today
+from laiban.skills.conversation import NO, YES
 from laiban.skills.days import resolve_day
 from laiban.skills.dishes import dish, mentions
 
@@ -22,8 +23,6 @@ WILL_TOMORROW = N_("Imorgon blir det {dishes} till {meal}.")
 WILL_ON_DAY = N_("På {day} blir det {dishes} till {meal}.")
 ATE_YESTERDAY = N_("Igår åt vi {dishes} till {meal}.")
 ATE_ON_DATE = N_("Den {date} åt vi {dishes} till {meal}.")
-YES = N_("Ja.")
-NO = N_("Nej.")
 CLOSED = N_("Förskolan är stängd på {day}.")
 CLOSED_THAT_DAY = N_("Förskolan är stängd den dagen.")
 UNKNOWN_AHEAD = N_("Jag vet inte vad det blir till {meal} då.")

@@ -9,6 +9,7 @@ from laiban.i18n import N_, Np_
 from laiban.model.intent import Answer, ClockTime, DayName, Intent, Message
 from laiban.model.today import Today
 from laiban.model.weather import Forecast, ForecastStep
+from laiban.skills.conversation import NO, YES
 from laiban.skills.days import resolve_day
 from laiban.skills.outdoors import (
     State,
@@ -74,8 +75,6 @@ ON_DAY = {
 FEELS_LIKE = Np_("Det känns som {n} grad.", "Det känns som {n} grader.")
 RANGE = Np_("Det blir mellan {low} och {n} grad.", "Det blir mellan {low} och {n} grader.")
 RAIN_WHEN_OUT = N_("Det kan regna när ni går ut klockan {time}.")
-YES = N_("Ja.")
-NO = N_("Nej.")
 CANNOT_SEE = N_("Jag kan inte se vädret just nu.")
 LOOK_OUTSIDE = N_("Titta ut genom fönstret tillsammans med en pedagog!")
 ONLY_AHEAD = N_("Jag vet bara hur vädret blir, inte hur det var.")
