@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -63,6 +64,16 @@ class TestFirstRun:
         client.get("/admin/setup")
         response = client.post("/admin/setup", data=SETUP)
         assert response.status_code == 403
+        assert db.scalar(select(func.count()).select_from(Organisation)) == 0
+
+    @pytest.mark.parametrize("forged", ["å" * 64, "x", "0" * 64])
+    def test_a_forged_csrf_token_is_refused_not_a_crash(
+        self, client: TestClient, db: Session, forged: str
+    ) -> None:
+        client.get("/admin/setup")
+        assert client.post("/admin/setup", data={**SETUP, "csrf_token": forged}).status_code == 403
+        header = {"X-CSRF-Token": forged.encode()}  # the raw bytes, as a browser may send them
+        assert client.post("/admin/setup", data=SETUP, headers=header).status_code == 403
         assert db.scalar(select(func.count()).select_from(Organisation)) == 0
 
 

@@ -146,7 +146,8 @@ async def require_csrf(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     has_basis = request.cookies.get(SESSION_COOKIE) or request.cookies.get(CSRF_SEED_COOKIE)
-    if not sent or not has_basis or not hmac.compare_digest(sent, csrf_token(request)):
+    # Compared as bytes: compare_digest refuses non-ASCII str (a forged token must be a 403, not a 500).
+    if not sent or not has_basis or not hmac.compare_digest(sent.encode(), csrf_token(request).encode()):
         raise ApiError(
             403,
             "The form has expired or did not come from Laiban; reload the page and try again.",
