@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from laiban import assistant
 from laiban.model.intent import Context, Intent
 from laiban.model.today import Today
+from laiban.skills import SKILLS
 
 from .world import World
 
@@ -28,6 +29,7 @@ FIELDS = {
     "captions",
     "pictures",
     "available",
+    "asks_for",
 }
 
 
@@ -48,7 +50,8 @@ class TestAssistant:
         assert reply.rendered.text.startswith("Det vet jag inte.")
         assert "module/weather" in reply.answer.pictures
 
-    def test_topics_without_a_skill_say_so_politely(self) -> None:
+    def test_topics_without_a_skill_say_so_politely(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delitem(SKILLS, "pickup")  # every topic has its skill now; a new one may not yet
         reply = assistant.ask(
             lang="en", today=today(modules=("pickup",)), context=Context(), intent=Intent("pickup")
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 from laiban import understanding
 from laiban.i18n import SOURCE_LANGUAGE, Rendered, languages_with_catalogs, render
-from laiban.model.intent import Answer, Context, Intent
+from laiban.model.intent import OUT_OF_SCOPE, Answer, Context, Intent
 from laiban.model.today import Today
 from laiban.skills import SKILLS, conversation
 
@@ -49,6 +49,7 @@ class Reply:
             "captions": list(self.rendered.captions),
             "pictures": list(self.answer.pictures),
             "available": self.answer.available,
+            "asks_for": self.answer.asks_for,
         }
 
 
@@ -69,6 +70,25 @@ def answer(intent: Intent, today: Today, previous: Intent | None = None) -> Answ
     return SKILLS.get(intent.name, conversation.unavailable)(intent, today)
 
 
+def _named_after_who(
+    intent: Intent, question: str, lang: str, context: Context, previous: Intent | None
+) -> Intent:
+    """After "Vem är du?" (a pickup question about nobody in particular), a child who answers with their
+    name ("Ella", "jag heter Ella") is told about that child, for the day asked about before."""
+    if (
+        intent.name != OUT_OF_SCOPE
+        or previous is None
+        or previous.name != "pickup"
+        or "child" in previous.slots
+    ):
+        return intent
+    name = understanding.recognizer_for(lang).read(question, context).slots.get("child")
+    if name is None:
+        return intent
+    day = {"day": previous.slots["day"]} if "day" in previous.slots else {}
+    return Intent("pickup", {"child": name, **day}, previous.confidence)
+
+
 def ask(
     *,
     lang: str,
@@ -86,6 +106,7 @@ def ask(
     today = replace(today, languages=speakable(today.languages))
     if question is not None:
         intent = understanding.recognize(question, lang, context)
+        intent = _named_after_who(intent, question, lang, context, previous)
     assert intent is not None
     result = answer(intent, today, previous)
     return Reply(question, intent, result, render(result, result.language or lang))

@@ -1,7 +1,8 @@
 """The demo preschool "Solrosen": fictional children, a day schedule and a menu, ready to try Laiban.
 
-`ensure_demo` is idempotent: it creates the demo the first time and refreshes its data (children,
-schedule, this and next week's menu) afterwards, leaving devices and other users alone.
+`ensure_demo` is idempotent: it creates the demo the first time and refreshes its data (children and their
+weeks, today's pickup changes, schedule, this and next week's menu) afterwards, leaving devices and other
+users alone.
 """
 
 from __future__ import annotations
@@ -15,13 +16,24 @@ from sqlalchemy.orm import Session
 
 from laiban.model.preschool import MODULES, Role
 from laiban.store.accounts import create_user, set_password, set_roles
+from laiban.store.children import (
+    Plan,
+    add_child,
+    children_of,
+    delete_child,
+    parse_clock,
+    set_day,
+    set_pickup,
+    set_week,
+    update_child,
+)
 from laiban.store.preschools import (
     PreschoolSettings,
     create_organisation,
     create_preschool,
     preschool_by_slug,
 )
-from laiban.store.tables import Child, Group, MenuItem, Organisation, ScheduleEvent, User
+from laiban.store.tables import Group, MenuItem, Organisation, Preschool, Presence, ScheduleEvent, User
 
 DEMO_SLUG = "solrosen"
 DEMO_ADMIN_EMAIL = "demo@solrosen.example"
@@ -34,18 +46,20 @@ DEMO_SETTINGS = PreschoolSettings(
     languages=["sv", "en", "ar"],
 )
 DEMO_GROUPS = ("Blåbär", "Lingon")
-# Fictional children, first names only, each with the animal picture they recognise.
+# Fictional children, first names only, each with the animal picture they recognise, and their usual
+# week: arrival, pickup and who picks up ("" = nobody told), on the weekdays they come (0 = Monday).
+MONDAY_TO_FRIDAY = (0, 1, 2, 3, 4)
 DEMO_CHILDREN = (
-    ("Ella", "Blåbär", "cat"),
-    ("Noah", "Blåbär", "dog"),
-    ("Alice", "Blåbär", "rabbit"),
-    ("Omar", "Blåbär", "lion"),
-    ("Saga", "Blåbär", "owl"),
-    ("Liam", "Lingon", "bear"),
-    ("Maja", "Lingon", "hedgehog"),
-    ("Hugo", "Lingon", "fox"),
-    ("Amira", "Lingon", "butterfly"),
-    ("Elias", "Lingon", "frog"),
+    ("Ella", "Blåbär", "cat", "07:45", "16:15", "mamma", MONDAY_TO_FRIDAY),
+    ("Noah", "Blåbär", "dog", "08:00", "16:00", "pappa", MONDAY_TO_FRIDAY),
+    ("Alice", "Blåbär", "rabbit", "08:30", "15:00", "farmor", (0, 1, 2, 3)),
+    ("Omar", "Blåbär", "lion", "07:30", "16:30", "Ali", MONDAY_TO_FRIDAY),
+    ("Saga", "Blåbär", "owl", "09:00", "14:00", "", MONDAY_TO_FRIDAY),
+    ("Liam", "Lingon", "bear", "07:00", "16:00", "mamma", MONDAY_TO_FRIDAY),
+    ("Maja", "Lingon", "hedgehog", "08:15", "15:45", "morfar", MONDAY_TO_FRIDAY),
+    ("Hugo", "Lingon", "fox", "08:00", "16:30", "taxi", (1, 2, 3, 4)),
+    ("Amira", "Lingon", "butterfly", "08:00", "16:00", "mamma", MONDAY_TO_FRIDAY),
+    ("Elias", "Lingon", "frog", None, None, "", ()),  # no schedule yet: Laiban says it does not know
 )
 DEMO_SCHEDULE = (
     ("08:00", "breakfast", "Frukost"),
@@ -70,6 +84,28 @@ DEMO_LUNCHES = (
     ("Korv stroganoff med ris", "Vegokorv stroganoff med ris"),
     ("Lax med potatis och gröna ärter", "Falafel med potatis och tzatziki"),
 )
+
+
+def _demo_children(session: Session, preschool: Preschool, today: dt.date) -> None:
+    """The demo children (kept, so their ids and guardian links survive a refresh), their weeks, and two
+    changes for `today`: Ella goes home earlier with her grandmother, Omar stays at home."""
+    groups = {group.name: group.id for group in preschool.groups}
+    existing = {child.first_name: child for child in children_of(session, preschool.id, active_only=False)}
+    for child in existing.values():
+        if child.first_name not in {name for name, *_ in DEMO_CHILDREN}:
+            delete_child(session, child)
+    for name, group, avatar, arrives, leaves, pickup_by, weekdays in DEMO_CHILDREN:
+        child = existing.get(name) or add_child(session, preschool, name, groups[group], avatar)
+        update_child(session, preschool, child, name, groups[group], avatar, active=True)
+        plan = Plan(parse_clock(arrives or ""), parse_clock(leaves or ""), pickup_by)
+        set_week(session, preschool, child, dict.fromkeys(weekdays, plan))
+        session.execute(delete(Presence).where(Presence.child_id == child.id, Presence.day == today))
+        if today.weekday() in weekdays and name == "Ella":
+            set_pickup(
+                session, preschool, child, today, dt.time(15, 30), "mormor", by="Mamma (vårdnadshavare)"
+            )
+        if today.weekday() in weekdays and name == "Omar":
+            set_day(session, preschool, child, today, absent=True, plan=Plan(), by="Demo Pedagog")
 
 
 @dataclass(frozen=True)
@@ -111,12 +147,7 @@ def ensure_demo(session: Session, today: dt.date, password: str | None = None) -
         admin.active = True
     set_roles(session, admin, {preschool.id: Role.ADMIN})
 
-    groups = {group.name: group.id for group in preschool.groups}
-    session.execute(delete(Child).where(Child.preschool_id == preschool.id))
-    session.add_all(
-        Child(preschool_id=preschool.id, group_id=groups[group], first_name=name, avatar=avatar)
-        for name, group, avatar in DEMO_CHILDREN
-    )
+    _demo_children(session, preschool, today)
     session.execute(delete(ScheduleEvent).where(ScheduleEvent.preschool_id == preschool.id))
     session.add_all(
         ScheduleEvent(preschool_id=preschool.id, at=dt.time.fromisoformat(at), kind=kind, title=title)

@@ -15,13 +15,18 @@ from sqlalchemy import Engine
 
 from laiban.config import Settings
 from laiban.jobs.menus import refresh_menus
+from laiban.jobs.retention import purge_personal_data
 from laiban.jobs.weather import refresh_forecasts
 
 log = logging.getLogger("laiban.jobs")
 
 Job = Callable[[Engine, Settings], str]
 
-JOBS: dict[str, Job] = {"forecasts": refresh_forecasts, "menus": refresh_menus}
+JOBS: dict[str, Job] = {
+    "forecasts": refresh_forecasts,
+    "menus": refresh_menus,
+    "retention": purge_personal_data,
+}
 
 
 def run_all_once(engine: Engine, settings: Settings) -> Iterator[str]:

@@ -147,3 +147,4 @@ class Answer:
     pictures: tuple[str, ...] = ()
     available: bool = True
     language: str | None = None
+    asks_for: str | None = None  # "child": Laiban needs to know who is asking (the kiosk shows the avatars)

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from laiban.model.pickup import PickupChild
 from laiban.model.weather import Forecast
 
 
@@ -54,6 +55,9 @@ class Today:
     closed_days: Mapping[dt.date, str] = field(default_factory=dict)  # date → why the preschool is closed
     activities: tuple[ActivityInfo, ...] = ()  # today's, in time order
     show_child_names: bool = False  # whether activities say who takes part
+    # The children the kiosk may tell about (its group's, or the whole preschool's), for `pickup`
+    children: tuple[PickupChild, ...] = ()
+    asking_child: int | None = None  # the child who tapped their own picture ("who am I"), if any
 
     @property
     def outdoor_times(self) -> tuple[dt.time, ...]:

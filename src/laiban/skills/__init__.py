@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from laiban.model.intent import Answer, Intent
 from laiban.model.today import Today
-from laiban.skills import activities, calendar, clock, clothes, conversation, lunch, weather
+from laiban.skills import activities, calendar, clock, clothes, conversation, lunch, pickup, weather
 
 Skill = Callable[[Intent, Today], Answer]
 
@@ -16,6 +16,7 @@ SKILLS: dict[str, Skill] = {
     "weather": weather.answer,
     "clothes": clothes.answer,
     "lunch": lunch.answer,
+    "pickup": pickup.answer,
     "time": clock.time,
     "schedule": clock.schedule,
     "date": clock.date,

@@ -46,7 +46,8 @@ WEEKEND_YES = N_("Ja, det är helg!")
 WEEKEND_NO = N_("Nej, det är inte helg idag.")
 
 
-def _name(event: ClockEvent) -> Nouns | Texts:
+def event_name(event: ClockEvent) -> Nouns | Texts:
+    """The catalog word for the kinds children ask about ("lunch"); otherwise the title staff wrote."""
     return Nouns((EVENT_NAMES[event.kind],)) if event.kind in EVENT_NAMES else Texts((event.title,))
 
 
@@ -67,10 +68,10 @@ def time(intent: Intent, today: Today) -> Answer:
     for event in today.events:
         start = _at(today, event)
         if start <= today.now < start + UNDERWAY:
-            messages.append(Message(NOW_IT_IS, {"event": _name(event)}))
+            messages.append(Message(NOW_IT_IS, {"event": event_name(event)}))
             break
         if today.now < start <= today.now + SOON:
-            messages.append(Message(SOON_IT_IS, {"event": _name(event)}))
+            messages.append(Message(SOON_IT_IS, {"event": event_name(event)}))
             break
     shown = today.now.strftime("%H:%M")
     return Answer(tuple(messages), pictures=(f"clock/{shown}",))
@@ -90,11 +91,11 @@ def schedule(intent: Intent, today: Today) -> Answer:
     for event in matching:
         start = _at(today, event)
         if start <= today.now < start + UNDERWAY:
-            messages = [Message(NOW_IT_IS, {"event": _name(event)})]
+            messages = [Message(NOW_IT_IS, {"event": event_name(event)})]
             return Answer(_yes(intent, True, messages), pictures=(f"event/{event.kind}",))
         if start > today.now:
             messages = [
-                Message(EVENT_AT, {"event": _name(event), "time": ClockWords(event.at)}),
+                Message(EVENT_AT, {"event": event_name(event), "time": ClockWords(event.at)}),
                 _until(today, event),
             ]
             soon = start - today.now <= SOON
@@ -102,7 +103,7 @@ def schedule(intent: Intent, today: Today) -> Answer:
                 _yes(intent, soon, messages), pictures=(f"event/{event.kind}", f"clock/{event.at:%H:%M}")
             )
     last = matching[-1]
-    messages = [Message(EVENT_WAS, {"event": _name(last), "time": ClockWords(last.at)})]
+    messages = [Message(EVENT_WAS, {"event": event_name(last), "time": ClockWords(last.at)})]
     return Answer(_yes(intent, False, messages), pictures=(f"event/{last.kind}",))
 
 
@@ -116,7 +117,7 @@ def _next(today: Today) -> Answer:
         if _at(today, event) > today.now:
             return Answer(
                 (
-                    Message(NEXT_IS, {"event": _name(event), "time": ClockWords(event.at)}),
+                    Message(NEXT_IS, {"event": event_name(event), "time": ClockWords(event.at)}),
                     _until(today, event),
                 ),
                 pictures=(f"event/{event.kind}", f"clock/{event.at:%H:%M}"),

@@ -17,6 +17,8 @@ from laiban.store.tables import DEFAULT_WEEKDAY_COLOURS, Group, Organisation, Pr
 COLOUR = re.compile(r"^#[0-9a-f]{6}$")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TIMEZONES = frozenset(zoneinfo.available_timezones())
+# How many days after the day a child's presence and pickup details may be kept (0 = until the day ends).
+RETENTION_DAYS = (0, 1, 2, 7, 14, 30)
 
 
 class InvalidSettings(ValueError):
@@ -41,6 +43,8 @@ class PreschoolSettings:
     day_starts_at: dt.time = dt.time(6, 30)
     day_ends_at: dt.time = dt.time(17, 30)
     weekday_colours: list[str] = field(default_factory=lambda: list(DEFAULT_WEEKDAY_COLOURS))
+    presence_retention_days: int = 0  # 0 = a day's presence is deleted when the day is over
+    child_photos: bool = False
 
     @classmethod
     def parse(
@@ -74,6 +78,9 @@ class PreschoolSettings:
         colours = [form.get(f"colour_{i}", DEFAULT_WEEKDAY_COLOURS[i]).strip().lower() for i in range(7)]
         if not all(COLOUR.match(colour) for colour in colours):
             errors["weekday_colours"] = "Färgerna ska anges som #rrggbb."
+        retention = form.get("presence_retention_days", "0").strip() or "0"
+        if retention not in {str(days) for days in RETENTION_DAYS}:
+            errors["presence_retention_days"] = "Välj hur länge uppgifter om närvaro och hämtning sparas."
         if errors:
             raise InvalidSettings(errors)
         # Swedish is always spoken; it is the source language of every text.
@@ -89,6 +96,8 @@ class PreschoolSettings:
             day_starts_at=starts or dt.time(6, 30),
             day_ends_at=ends or dt.time(17, 30),
             weekday_colours=colours,
+            presence_retention_days=int(retention),
+            child_photos=bool(form.get("child_photos")),
         )
 
     def apply(self, preschool: Preschool) -> None:

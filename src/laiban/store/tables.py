@@ -100,6 +100,10 @@ class Preschool(Base):
     weekday_colours: Mapped[list[str]] = mapped_column(default=lambda: list(DEFAULT_WEEKDAY_COLOURS))
     # Whether Laiban says which children take part in an activity (their first names).
     show_child_names: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Days after which a day's presence and pickup details are deleted (0 = at the end of the same day).
+    presence_retention_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Whether a child's avatar may be a photo (off: only the pictures Laiban ships).
+    child_photos: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="preschools")
@@ -208,8 +212,95 @@ class Child(Base):
     preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
     first_name: Mapped[str] = mapped_column(String(100))
-    avatar: Mapped[str] = mapped_column(String(50), default="")
+    avatar: Mapped[str] = mapped_column(String(80), default="")  # "cat", or "upload/<sha256>" (a photo)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ChildWeekday(Base):
+    """A child's usual day on one weekday (0 = Monday): when they come, go home and who picks them up.
+    No row for a weekday = the child does not come that day (once the child has any row at all)."""
+
+    __tablename__ = "child_weekdays"
+    __table_args__ = (UniqueConstraint("child_id", "weekday"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    arrives_at: Mapped[dt.time | None] = mapped_column(Time)
+    leaves_at: Mapped[dt.time | None] = mapped_column(Time)
+    pickup_by: Mapped[str] = mapped_column(String(60), default="")
+
+
+class Presence(Base):
+    """One child's own entry for one day: it replaces the weekly schedule where set (absent, times, who
+    picks up), and holds what staff marked (arrived, went home). Deleted by the retention job."""
+
+    __tablename__ = "presence"
+    __table_args__ = (UniqueConstraint("child_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    absent: Mapped[bool] = mapped_column(Boolean, default=False)
+    arrives_at: Mapped[dt.time | None] = mapped_column(Time)
+    leaves_at: Mapped[dt.time | None] = mapped_column(Time)
+    pickup_by: Mapped[str] = mapped_column(String(60), default="")
+    checked_in_at: Mapped[dt.datetime | None]
+    checked_out_at: Mapped[dt.datetime | None]
+
+
+class PresenceChange(Base):
+    """Who changed a child's day, what and when ("Hämtas 15:30 av mormor", by a guardian's link), so
+    staff can see it. Personal data of the day: deleted with the day's presence."""
+
+    __tablename__ = "presence_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(200))  # "Anna Pedagog" or "Mamma (länk)"
+    what: Mapped[str] = mapped_column(String(300))
+
+
+class GuardianLink(Base):
+    """A guardian's personal link for one child: they may set today's and tomorrow's pickup, nothing
+    else. Only the hash of the token is stored; the link expires and staff can revoke it."""
+
+    __tablename__ = "guardian_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100))  # who holds it: "Mamma", "Pappa Ali"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    """One read or write of children's data in the admin, or by a guardian's link: who, what, when.
+    Holds ids only, never a child's name; org admins read it."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    preschool_id: Mapped[int | None] = mapped_column(ForeignKey("preschools.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))  # the user's name then, or "Vårdnadshavarlänk 12"
+    action: Mapped[str] = mapped_column(String(20))  # read, create, update, delete, import
+    subject: Mapped[str] = mapped_column(String(50))  # children, child, presence, guardian_link, …
+    child_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: the entry outlives the child
 
 
 class ScheduleEvent(Base):

@@ -12,6 +12,7 @@ from laiban.model.intent import Context
 from laiban.model.today import ClockEvent, Today
 from laiban.sources.holidays import special_days_between
 from laiban.store.calendar import activities_on, calendar_events_between, closed_days_between
+from laiban.store.children import pickup_children
 from laiban.store.menus import menu_between
 from laiban.store.tables import Child, Preschool, ScheduleEvent
 from laiban.store.weather import active_corrections, load_forecast
@@ -29,9 +30,16 @@ def local_now(preschool: Preschool, at: dt.datetime | None = None) -> dt.datetim
     return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
 
 
-def today_for(session: Session, preschool: Preschool, now: dt.datetime, group_id: int | None = None) -> Today:
+def today_for(
+    session: Session,
+    preschool: Preschool,
+    now: dt.datetime,
+    group_id: int | None = None,
+    asking_child: int | None = None,
+) -> Today:
     """Everything the skills may use about this moment at this preschool (a few small reads); with a
-    group (the kiosk's avdelning), that group's own schedule when it has one."""
+    group (the kiosk's avdelning), that group's own schedule when it has one, and only its children.
+    `asking_child` is the child who tapped their own picture; it must be one of those children."""
     rows = session.execute(
         select(
             ScheduleEvent.at,
@@ -85,6 +93,8 @@ def today_for(session: Session, preschool: Preschool, now: dt.datetime, group_id
         if "activities" in preschool.modules
         else (),
         show_child_names=preschool.show_child_names,
+        children=pickup_children(session, preschool, group_id, now) if "pickup" in preschool.modules else (),
+        asking_child=asking_child,
     )
 
 

@@ -29,12 +29,17 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app for these settings. The schema must already be migrated (`laiban serve` does it)."""
+    from laiban.web.admin.audit import router as audit_router
     from laiban.web.admin.calendar import router as calendar_router
+    from laiban.web.admin.children import router as children_router
+    from laiban.web.admin.children_import import router as children_import_router
+    from laiban.web.admin.day import router as day_router
     from laiban.web.admin.menu import router as menu_router
     from laiban.web.admin.routes import router as admin_router
     from laiban.web.admin.schedule import router as schedule_router
     from laiban.web.admin.weather import router as weather_router
     from laiban.web.api.routes import router as api_router
+    from laiban.web.guardian import router as guardian_router
     from laiban.web.kiosk import router as kiosk_router
     from laiban.web.uploads import router as uploads_router
 
@@ -96,6 +101,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(menu_router)
     app.include_router(schedule_router)
     app.include_router(calendar_router)
+    app.include_router(children_import_router)  # before /children/{id}: "import" is not an id
+    app.include_router(children_router)
+    app.include_router(day_router)
+    app.include_router(audit_router)
+    app.include_router(guardian_router)
     app.include_router(kiosk_router)
     app.include_router(uploads_router)
     return app

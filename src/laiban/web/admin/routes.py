@@ -217,6 +217,8 @@ def _settings_values(preschool: Preschool) -> dict[str, object]:
         "day_ends_at": preschool.day_ends_at.strftime("%H:%M"),
         "groups": "\n".join(group.name for group in preschool.groups),
         **{f"colour_{i}": colour for i, colour in enumerate(preschool.weekday_colours)},
+        "presence_retention_days": str(preschool.presence_retention_days),
+        "child_photos": preschool.child_photos,
     }
 
 

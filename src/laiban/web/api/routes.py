@@ -13,6 +13,7 @@ from laiban import assistant, understanding
 from laiban.model.intent import INTENTS, SLOTS_OF, Intent
 from laiban.skills import clothes
 from laiban.store import accounts
+from laiban.store.children import children_of, shown_avatar
 from laiban.store.db import transaction
 from laiban.store.menus import menu_between, rate_meal
 from laiban.store.tables import Preschool
@@ -156,6 +157,12 @@ class AskRequest(BaseModel):
     previous: PreviousQuestion | None = Field(
         default=None, description="The last question's intent, so that 'say it again' can repeat it."
     )
+    child: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The child who tapped their own picture (an id from GET /api/v1/children).",
+    )
 
 
 class AskResponse(BaseModel):
@@ -170,6 +177,9 @@ class AskResponse(BaseModel):
     captions: list[str]
     pictures: list[str]
     available: bool
+    asks_for: str | None = Field(
+        description='"child": Laiban needs to know who asks; show the avatars, ask again with `child`.'
+    )
 
 
 def _intent(name: str, slots: dict[str, str], field: str) -> Intent:
@@ -203,7 +213,9 @@ def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
         )
     previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
     tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
-    today = today_for(db, preschool, local_now(preschool), device.group_id)
+    today = today_for(db, preschool, local_now(preschool), device.group_id, body.child)
+    if body.child is not None and body.child not in {child.id for child in today.children}:
+        raise ApiError(404, "There is no such child at this kiosk.")
     reply = assistant.ask(
         lang=lang,
         today=today,
@@ -213,6 +225,27 @@ def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
         previous=previous,
     )
     return AskResponse(**reply.as_json())
+
+
+class ChildOut(BaseModel):
+    id: int
+    name: str = Field(description="The first name (display name) staff entered.")
+    avatar: str = Field(description='The picture the child recognises: "cat", … or "upload/<sha256>".')
+
+
+@router.get(
+    "/children",
+    summary="The children the kiosk shows for 'who am I?' (its group's, or the preschool's)",
+    responses={401: ERRORS[401]},
+)
+def kiosk_children(device: CurrentDevice, db: Db) -> list[ChildOut]:
+    preschool = device.preschool
+    if "pickup" not in preschool.modules:
+        return []
+    return [
+        ChildOut(id=child.id, name=child.first_name, avatar=shown_avatar(preschool, child))
+        for child in children_of(db, preschool.id, device.group_id)
+    ]
 
 
 class RatingRequest(BaseModel):
