@@ -217,8 +217,17 @@ def weeks_of(session: Session, child_ids: Iterable[int]) -> dict[int, dict[int, 
     come (every id given is in the result, with an empty week when it has no schedule)."""
     weeks: dict[int, dict[int, Plan]] = {child_id: {} for child_id in child_ids}
     if weeks:
-        for row in session.scalars(select(ChildWeekday).where(ChildWeekday.child_id.in_(list(weeks)))):
-            weeks[row.child_id][row.weekday] = Plan(row.arrives_at, row.leaves_at, row.pickup_by)
+        rows = session.execute(
+            select(
+                ChildWeekday.child_id,
+                ChildWeekday.weekday,
+                ChildWeekday.arrives_at,
+                ChildWeekday.leaves_at,
+                ChildWeekday.pickup_by,
+            ).where(ChildWeekday.child_id.in_(list(weeks)))
+        )
+        for child_id, weekday, arrives_at, leaves_at, pickup_by in rows:
+            weeks[child_id][weekday] = Plan(arrives_at, leaves_at, pickup_by)
     return weeks
 
 
@@ -421,30 +430,38 @@ def child_days(
     days: Iterable[dt.date],
     zone: dt.tzinfo,
 ) -> dict[int, dict[dt.date, ChildDay]]:
-    """child id → day → what Laiban knows of that child that day (a few reads for the whole group)."""
-    children = list(children)
-    days = sorted(set(days))
+    """child id → day → what Laiban knows of that child that day (three reads for the whole group)."""
     ids = [child.id for child in children]
+    days = sorted(set(days))
     if not ids or not days:
         return {}
-    weeks = weeks_of(session, ids)
+    closed = closed_days(session, preschool.id, days[0], days[-1])
+    return _days(session, weeks_of(session, ids), days, closed, zone)
+
+
+def _days(
+    session: Session,
+    weeks: dict[int, dict[int, Plan]],
+    days: list[dt.date],
+    closed: set[dt.date],
+    zone: dt.tzinfo,
+) -> dict[int, dict[dt.date, ChildDay]]:
     entries = {
         (row.child_id, row.day): row
-        for row in session.scalars(select(Presence).where(Presence.child_id.in_(ids), Presence.day.in_(days)))
+        for row in session.scalars(
+            select(Presence).where(Presence.child_id.in_(list(weeks)), Presence.day.in_(days))
+        )
     }
-    closed = closed_days(session, preschool.id, days[0], days[-1])
     result: dict[int, dict[dt.date, ChildDay]] = {}
-    for child_id in ids:
-        week = weeks[child_id]
+    for child_id, week in weeks.items():
         result[child_id] = {}
         for day in days:
             usual = week.get(day.weekday())
             entry = entries.get((child_id, day))
-            coming = _coming(day in closed, usual, entry, bool(week))
             plan = usual or Plan()
             result[child_id][day] = ChildDay(
                 day=day,
-                coming=coming,
+                coming=_coming(day in closed, usual, entry, bool(week)),
                 arrives_at=(entry.arrives_at if entry and entry.arrives_at else None) or plan.arrives_at,
                 leaves_at=(entry.leaves_at if entry and entry.leaves_at else None) or plan.leaves_at,
                 pickup_by=(entry.pickup_by if entry and entry.pickup_by else "") or plan.pickup_by,
@@ -472,9 +489,9 @@ def pickup_children(
     if not children:
         return ()
     today, tomorrow = now.date(), now.date() + dt.timedelta(days=1)
-    days = child_days(session, preschool, children, (today, tomorrow), now.tzinfo or dt.UTC)
-    closed = closed_days(session, preschool.id, tomorrow, today + dt.timedelta(days=NEXT_DAY_WITHIN))
+    closed = closed_days(session, preschool.id, today, today + dt.timedelta(days=NEXT_DAY_WITHIN))
     weeks = weeks_of(session, [child.id for child in children])
+    days = _days(session, weeks, [today, tomorrow], closed, now.tzinfo or dt.UTC)
     return tuple(
         PickupChild(
             id=child.id,
