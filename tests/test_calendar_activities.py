@@ -21,7 +21,7 @@ from laiban.skills import SKILLS, activities, calendar, lunch
 from laiban.sources.holidays import special_days_between
 from laiban.store import calendar as store
 from laiban.store.db import _alembic_config
-from laiban.store.tables import Activity, CalendarEvent, Child, ClosedDay, Preschool
+from laiban.store.tables import Activity, AuditEntry, CalendarEvent, Child, ClosedDay, Preschool
 from laiban.store.today import today_for
 from laiban.web.admin.calendar import router
 
@@ -390,6 +390,8 @@ def test_the_admin_calendar_page(admin: SignIn, world: World, db: Session, child
     page = pedagogue.get("/admin/p/ekorren/calendar")
     assert page.status_code == 200 and "Alva" in page.text and "Humla" not in page.text
     assert "Gammal" not in page.text
+    read = db.scalars(select(AuditEntry.subject).where(AuditEntry.action == "read")).all()
+    assert read == ["children"]  # the page shows the children's names: that read is logged
     soon = (dt.datetime.now(STOCKHOLM).date() + dt.timedelta(days=3)).isoformat()
 
     saved = pedagogue.post(

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from laiban.store import audit
 from laiban.store.calendar import (
     ACTIVITY_PICTURES,
     EVENT_PICTURES,
@@ -59,6 +60,8 @@ def _page(
     today = local_now(preschool).date()
     last = today + AHEAD
     activities = activity_rows(db, preschool.id, today, last)
+    staff = request.state.staff  # the page lists the children's names (who takes part): audited
+    audit.record(db, preschool, actor=staff.name, user_id=staff.user_id, action="read", subject="children")
     names = participant_names(db, preschool.id, activities)
     yearly = db.scalars(
         select(CalendarEvent)
