@@ -247,6 +247,11 @@ def test_a_child_without_an_avatar_has_no_avatar_picture() -> None:
     assert reply(today).pictures == ("person/mormor", "clock/15:30")
 
 
+def test_a_childs_photo_is_their_picture_as_it_is() -> None:
+    photo = "upload/" + "a" * 64
+    assert reply(with_ella(avatar=photo)).pictures[0] == photo
+
+
 @pytest.mark.parametrize(
     ("leaves", "usual", "added"),
     [

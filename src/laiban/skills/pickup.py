@@ -130,7 +130,7 @@ class _Voice:
 def _tell(child: PickupChild, you: bool, day: dt.date, today: Today) -> Answer:
     """One child's answer: only this child's name and day go into it."""
     voice = _Voice(child, you)
-    avatar = (f"avatar/{child.avatar}",) if child.avatar else ()
+    avatar = (_avatar_picture(child.avatar),) if child.avatar else ()
     if day != today.now.date():
         return _tomorrow(voice, avatar, today)
     plan = child.today
@@ -192,6 +192,11 @@ def _pickup(
         sentences.insert(1, changed)
     pictures = (person[1],) if person is not None else ()
     return sentences, (*pictures, *((f"clock/{time:%H:%M}",) if time is not None else ()))
+
+
+def _avatar_picture(avatar: str) -> str:
+    """The child's own picture: an animal ("avatar/cat") or their photo, already a key ("upload/<sha>")."""
+    return avatar if avatar.startswith("upload/") else f"avatar/{avatar}"
 
 
 def _person(pickup_by: str) -> tuple[Param, str] | None:
