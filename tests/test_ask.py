@@ -27,6 +27,7 @@ FIELDS = {
     "text",
     "speech",
     "captions",
+    "speech_captions",
     "pictures",
     "available",
     "asks_for",

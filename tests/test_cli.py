@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from laiban.store import accounts
 from laiban.store.db import make_engine
-from laiban.store.tables import Child, Group, MenuItem, Organisation, Preschool, ScheduleEvent, User
+from laiban.store.tables import Child, Device, Group, MenuItem, Organisation, Preschool, ScheduleEvent, User
 
 TIMEOUT = 60  # seconds for one command; each needs about 1–2 s
 DEMO_EMAIL = "demo@solrosen.example"
@@ -43,8 +43,15 @@ class Run:
         )
 
 
+# Outside sources point at a closed local port: a test's server never reaches the internet.
+NO_INTERNET = {
+    f"LAIBAN_{source}_BASE_URL": "http://127.0.0.1:9" for source in ("SMHI", "METNO", "SKOLMATEN", "MASHIE")
+}
+
+
 def clean_env(data_dir: Path | None, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAIBAN_")}
+    env.update(NO_INTERNET)
     if data_dir is not None:
         env["LAIBAN_DATA_DIR"] = str(data_dir)
     env["PYTHONIOENCODING"] = "utf-8"
@@ -252,6 +259,24 @@ def test_demo_twice_is_idempotent_and_prints_the_working_password(
     assert census() == before
     assert can_sign_in(engine, DEMO_EMAIL, second_password), "the printed password does not work"
     assert not can_sign_in(engine, DEMO_EMAIL, first_password), "the old demo password still works"
+
+
+def test_demo_prints_a_kiosk_link_that_pairs_once(tmp_path: Path, open_engine: OpenEngine) -> None:
+    env = clean_env(tmp_path)
+    ok("demo", env=env)
+    second = ok("demo", env=env)
+    match = re.search(
+        r"^Demo kiosk: http://127\.0\.0\.1:8000/kiosk/pair\?code=([A-Z0-9]{8}) ", second.stdout, re.M
+    )
+    assert match, str(second)
+    engine = open_engine(tmp_path)
+    with Session(engine) as session:
+        # The first run's unused code is gone; the printed one pairs a kiosk of the group Blåbär, once.
+        assert count(engine, select(func.count()).select_from(Device)) == 1
+        paired = accounts.pair_device(session, match.group(1))
+        assert paired is not None and paired[0].group_id is not None
+        session.commit()
+        assert accounts.pair_device(session, match.group(1)) is None
 
 
 @pytest.fixture(scope="module")

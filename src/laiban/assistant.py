@@ -47,6 +47,7 @@ class Reply:
             "text": self.rendered.text,
             "speech": self.rendered.speech,
             "captions": list(self.rendered.captions),
+            "speech_captions": list(self.rendered.speech_captions),
             "pictures": list(self.answer.pictures),
             "available": self.answer.available,
             "asks_for": self.answer.asks_for,

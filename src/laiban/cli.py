@@ -58,7 +58,7 @@ def _today() -> dt.date:
     return dt.datetime.now(zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)).date()
 
 
-def _print_demo(engine: Engine) -> None:
+def _print_demo(engine: Engine, settings: Settings) -> None:
     from laiban.demo import ensure_demo
 
     with transaction(session_factory(engine)) as session:
@@ -66,6 +66,10 @@ def _print_demo(engine: Engine) -> None:
     verb = "Created" if result.created else "Refreshed"
     print(f"{verb} the demo preschool Solrosen (/admin/p/solrosen/settings).")
     print(f"Demo admin: {result.admin_email}  password: {result.admin_password}")
+    print(
+        f"Demo kiosk: http://{settings.host}:{settings.port}/kiosk/pair?code={result.kiosk_code}"
+        "  (open it once on this computer or a tablet; the code works once, for 24 hours)"
+    )
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -84,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     listener = _listen(settings.host, settings.port)
     engine = _database(settings)
     if args.demo:
-        _print_demo(engine)
+        _print_demo(engine, settings)
     app = create_app(settings, engine)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True, access_log=False)
@@ -134,7 +138,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    _print_demo(_database(_settings(args)))
+    settings = _settings(args)
+    _print_demo(_database(settings), settings)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:

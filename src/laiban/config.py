@@ -117,6 +117,7 @@ class Settings:
     login_max_failures: int = 5
     login_window_minutes: int = 15
     secure_cookies: bool = False
+    kiosk_idle_seconds: int = 60  # a kiosk goes back to its home screen after this long untouched
     contact: str = ""  # who runs this server (e-mail or URL), sent to MET Norway as they require
     smhi_base_url: str = "https://opendata-download-metfcst.smhi.se"
     metno_base_url: str = "https://api.met.no/weatherapi"
@@ -163,6 +164,7 @@ class Settings:
             "login_window_minutes": get("login_window_minutes", _as_positive_int, cls.login_window_minutes),
             "secure_cookies": get("secure_cookies", _as_bool, cls.secure_cookies),
             "contact": get("contact", lambda _name, raw: str(raw).strip(), cls.contact),
+            "kiosk_idle_seconds": get("kiosk_idle_seconds", _as_positive_int, cls.kiosk_idle_seconds),
         }
         for source in ("smhi", "metno", "skolmaten", "mashie"):
             name = f"{source}_base_url"

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from laiban.model.preschool import MODULES, Role
-from laiban.store.accounts import create_user, set_password, set_roles
+from laiban.store.accounts import create_device, create_user, set_password, set_roles
 from laiban.store.children import (
     Plan,
     add_child,
@@ -33,7 +33,16 @@ from laiban.store.preschools import (
     create_preschool,
     preschool_by_slug,
 )
-from laiban.store.tables import Group, MenuItem, Organisation, Preschool, Presence, ScheduleEvent, User
+from laiban.store.tables import (
+    Device,
+    Group,
+    MenuItem,
+    Organisation,
+    Preschool,
+    Presence,
+    ScheduleEvent,
+    User,
+)
 
 DEMO_SLUG = "solrosen"
 DEMO_ADMIN_EMAIL = "demo@solrosen.example"
@@ -108,12 +117,16 @@ def _demo_children(session: Session, preschool: Preschool, today: dt.date) -> No
             set_day(session, preschool, child, today, absent=True, plan=Plan(), by="Demo Pedagog")
 
 
+DEMO_KIOSK = "Demo-surfplatta"
+
+
 @dataclass(frozen=True)
 class DemoResult:
     preschool_id: int
     admin_email: str
     admin_password: str
     created: bool
+    kiosk_code: str  # a one-time pairing code for a kiosk in the group Blåbär (valid 24 hours)
 
 
 def ensure_demo(session: Session, today: dt.date, password: str | None = None) -> DemoResult:
@@ -159,5 +172,13 @@ def ensure_demo(session: Session, today: dt.date, password: str | None = None) -
     for day, (dish, alternative) in zip(days, DEMO_LUNCHES, strict=True):
         session.add(MenuItem(preschool_id=preschool.id, day=day, meal="lunch", position=0, text=dish))
         session.add(MenuItem(preschool_id=preschool.id, day=day, meal="lunch", position=1, text=alternative))
+    # A fresh pairing code each time; the codes of earlier runs that nobody used are removed.
+    session.execute(
+        delete(Device).where(
+            Device.preschool_id == preschool.id, Device.name == DEMO_KIOSK, Device.paired_at.is_(None)
+        )
+    )
+    blueberry = next(group.id for group in preschool.groups if group.name == "Blåbär")
+    _, kiosk_code = create_device(session, preschool, DEMO_KIOSK, blueberry)
     session.flush()
-    return DemoResult(preschool.id, DEMO_ADMIN_EMAIL, password, created)
+    return DemoResult(preschool.id, DEMO_ADMIN_EMAIL, password, created, kiosk_code)

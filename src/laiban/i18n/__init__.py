@@ -144,6 +144,7 @@ class Rendered:
     captions: tuple[str, ...]  # one per sentence, shown while it is spoken
     text: str
     speech: str
+    speech_captions: tuple[str, ...] = ()  # each caption's spoken form
 
 
 def spoken(text: str) -> str:
@@ -154,4 +155,10 @@ def spoken(text: str) -> str:
 def render(answer: Answer, lang: str) -> Rendered:
     captions = tuple(translate(message, lang) for message in answer.messages)
     text = " ".join(captions)
-    return Rendered(lang=lang, captions=captions, text=text, speech=spoken(text))
+    return Rendered(
+        lang=lang,
+        captions=captions,
+        text=text,
+        speech=spoken(text),
+        speech_captions=tuple(spoken(caption) for caption in captions),
+    )

@@ -29,6 +29,8 @@ LANGUAGES: dict[str, str] = {
     "tr": "Türkçe",
 }
 
+RTL_LANGUAGES = frozenset({"ar", "fa"})  # written right to left: the kiosk and admin mirror their layout
+
 DEFAULT_TIMEZONE = "Europe/Stockholm"
 
 

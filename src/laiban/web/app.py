@@ -22,8 +22,9 @@ access_log = logging.getLogger("laiban.access")
 
 # No inline scripts or styles anywhere; every asset is served by Laiban itself (works offline).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+    "script-src 'self'; worker-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'"
 )
 
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from laiban.web.admin.weather import router as weather_router
     from laiban.web.api.routes import router as api_router
     from laiban.web.guardian import router as guardian_router
+    from laiban.web.kiosk import kiosk_version
     from laiban.web.kiosk import router as kiosk_router
     from laiban.web.uploads import router as uploads_router
 
@@ -52,6 +54,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.version = kiosk_version()
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     errors.install(app)

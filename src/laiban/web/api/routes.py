@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from laiban import assistant, understanding
 from laiban.model.intent import INTENTS, SLOTS_OF, Intent
+from laiban.model.preschool import LANGUAGES, RTL_LANGUAGES
 from laiban.skills import clothes
 from laiban.store import accounts
 from laiban.store.children import children_of, shown_avatar
@@ -97,9 +99,20 @@ class PairResponse(BaseModel):
     preschool: PreschoolOut
 
 
+class SpeechOut(BaseModel):
+    tts: bool = Field(description="The server speaks (audio URLs in answers); else the browser's voice.")
+    stt: bool = Field(description="The server listens (POST /api/v1/listen); else the talk button is hidden.")
+
+
 class KioskOut(BaseModel):
     device: DeviceOut
     preschool: PreschoolOut
+    spoken_languages: list[str] = Field(description="The preschool's languages Laiban answers in.")
+    language_names: dict[str, str] = Field(description="Each language's name in that language.")
+    rtl_languages: list[str] = Field(description="Languages written right to left (mirror the layout).")
+    version: str = Field(description="Changes when the server is updated: the kiosk reloads itself.")
+    idle_seconds: int = Field(description="Back to the home screen after this long untouched.")
+    speech: SpeechOut
 
 
 @router.post(
@@ -135,10 +148,21 @@ def pair_device(body: PairRequest, request: Request, db: Db) -> PairResponse:
     )
 
 
-@router.get("/kiosk", summary="The paired kiosk's device and preschool", responses={401: ERRORS[401]})
-def kiosk(device: CurrentDevice) -> KioskOut:
+@router.get(
+    "/kiosk", summary="The paired kiosk's device, preschool and settings", responses={401: ERRORS[401]}
+)
+def kiosk(device: CurrentDevice, request: Request) -> KioskOut:
+    preschool = device.preschool
+    spoken = assistant.speakable(tuple(preschool.languages))
     return KioskOut(
-        device=DeviceOut(id=device.id, name=device.name), preschool=PreschoolOut.of(device.preschool)
+        device=DeviceOut(id=device.id, name=device.name),
+        preschool=PreschoolOut.of(preschool),
+        spoken_languages=list(spoken),
+        language_names={code: LANGUAGES.get(code, code) for code in preschool.languages},
+        rtl_languages=sorted(RTL_LANGUAGES & set(preschool.languages)),
+        version=request.app.state.version,
+        idle_seconds=settings_of(request).kiosk_idle_seconds,
+        speech=SpeechOut(tts=False, stt=False),
     )
 
 
@@ -175,6 +199,7 @@ class AskResponse(BaseModel):
     text: str
     speech: str
     captions: list[str]
+    speech_captions: list[str] = Field(description="Each caption's spoken form, in the same order.")
     pictures: list[str]
     available: bool
     asks_for: str | None = Field(
@@ -246,6 +271,64 @@ def kiosk_children(device: CurrentDevice, db: Db) -> list[ChildOut]:
         ChildOut(id=child.id, name=child.first_name, avatar=shown_avatar(preschool, child))
         for child in children_of(db, preschool.id, device.group_id)
     ]
+
+
+# The pictures a kiosk can tap without words, and the first intent of each module (the kiosk's buttons).
+TAP_INTENTS = ("weather", "clothes", "lunch", "time", "schedule", "date", "calendar", "activities")
+TIME_STEP = dt.timedelta(minutes=5)
+
+
+class AnswersOut(BaseModel):
+    """Today's answers to the tapped pictures, for a kiosk that loses its network during the day."""
+
+    date: dt.date
+    lang: str
+    answers: dict[str, AskResponse] = Field(description="intent → the answer now (pickup is never included).")
+    time: dict[str, AskResponse] = Field(
+        description='"HH:MM" → "what time is it", every 5 minutes of the day.'
+    )
+
+
+@router.get(
+    "/answers",
+    summary="Today's answers to the tapped pictures, for offline use (no child's data)",
+    responses={401: ERRORS[401], 422: ERRORS[422]},
+)
+def answers(
+    device: CurrentDevice, db: Db, lang: Annotated[str | None, Query(max_length=10)] = None
+) -> AnswersOut:
+    preschool = device.preschool
+    lang = lang or preschool.languages[0]
+    if lang not in preschool.languages or lang not in assistant.speakable((lang,)):
+        raise ApiError(422, f"lang: Laiban cannot answer in {lang!r} here.", code="invalid_request")
+    now = local_now(preschool)
+    # No children in it: the offline copy stays on the tablet all day and must hold no personal data.
+    today = replace(today_for(db, preschool, now, device.group_id), children=())
+    context = context_for(db, preschool)
+
+    def answer(intent: str, at: dt.datetime) -> AskResponse:
+        reply = assistant.ask(lang=lang, today=replace(today, now=at), context=context, intent=Intent(intent))
+        return AskResponse(**reply.as_json())
+
+    enabled = [name for name in TAP_INTENTS if assistant.MODULE_OF_INTENT[name] in preschool.modules]
+    times: dict[str, AskResponse] = {}
+    if "time" in enabled:
+        moment = now.replace(
+            hour=preschool.day_starts_at.hour, minute=preschool.day_starts_at.minute, second=0, microsecond=0
+        )
+        moment -= dt.timedelta(minutes=moment.minute % 5)
+        closes = now.replace(
+            hour=preschool.day_ends_at.hour, minute=preschool.day_ends_at.minute, second=0, microsecond=0
+        )
+        while moment <= closes:
+            times[f"{moment:%H:%M}"] = answer("time", moment)
+            moment += TIME_STEP
+    return AnswersOut(
+        date=now.date(),
+        lang=lang,
+        answers={name: answer(name, now) for name in enabled},
+        time=times,
+    )
 
 
 class RatingRequest(BaseModel):

@@ -1,9 +1,19 @@
 // Pairing: exchange the one-time code (from the URL or typed in) for the device token, keep the token
-// on this tablet only, then open the kiosk.
+// on this tablet only, forget whatever an earlier pairing kept for offline use, then open the kiosk.
 "use strict";
 const form = document.getElementById("pair-form");
 const input = document.getElementById("code");
 const statusLine = document.getElementById("status");
+
+async function forgetKeptData() {
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith("laiban.answers.")) localStorage.removeItem(key);
+  }
+  if ("caches" in window) {
+    const names = await caches.keys();
+    await Promise.all(names.filter((name) => name.startsWith("laiban-data")).map((name) => caches.delete(name)));
+  }
+}
 
 async function pair(code) {
   statusLine.textContent = "Kopplar…";
@@ -20,9 +30,10 @@ async function pair(code) {
         : "Koden fungerar inte. Den kan vara använd eller för gammal – skapa en ny i administrationen.";
       return;
     }
-    localStorage.setItem("laiban.deviceToken", body.token);
     history.replaceState(null, "", "/kiosk/pair");  // the code must not stay in the history
-    location.href = "/kiosk";
+    await forgetKeptData().catch(() => undefined);
+    localStorage.setItem("laiban.deviceToken", body.token);
+    location.replace("/kiosk");
   } catch (error) {
     statusLine.textContent = "Laiban svarar inte. Kontrollera nätverket och försök igen.";
   }

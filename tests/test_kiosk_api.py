@@ -1,0 +1,88 @@
+"""What the kiosk page needs from the server: its settings and version, today's answers for offline use
+(without any child's data), spoken captions, and the service worker's scope."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from laiban import __version__
+from laiban.store.children import Plan, add_child, set_week
+from laiban.store.db import transaction
+from laiban.store.tables import Preschool
+
+from .world import World
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_kiosk_gets_its_languages_settings_and_version(
+    client: TestClient, sessions: sessionmaker[Session], world: World
+) -> None:
+    with transaction(sessions) as session:
+        session.get_one(Preschool, world.ekorren).languages = ["sv", "en", "ar", "so"]
+    body = client.get("/api/v1/kiosk", headers=bearer(world.device_ekorren)).json()
+    assert body["spoken_languages"] == ["sv", "en"]  # Laiban has no Arabic or Somali catalog yet
+    assert body["language_names"] == {"sv": "Svenska", "en": "English", "ar": "العربية", "so": "Soomaali"}
+    assert body["rtl_languages"] == ["ar"]
+    assert body["idle_seconds"] == 60
+    assert body["speech"] == {"tts": False, "stt": False}
+    assert body["version"].startswith(__version__ + "+")
+    again = client.get("/api/v1/kiosk", headers=bearer(world.device_ekorren)).json()
+    assert again["version"] == body["version"]
+
+
+def test_todays_answers_for_offline_use_hold_no_childs_data(
+    client: TestClient, sessions: sessionmaker[Session], world: World
+) -> None:
+    with transaction(sessions) as session:
+        preschool = session.get_one(Preschool, world.ekorren)
+        ella = add_child(session, preschool, "Ella", None, "cat")
+        set_week(session, preschool, ella, {day: Plan(None, None, "mormor") for day in range(7)})
+    response = client.get("/api/v1/answers?lang=sv", headers=bearer(world.device_ekorren))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body["answers"]) == {
+        "weather",
+        "clothes",
+        "lunch",
+        "time",
+        "schedule",
+        "date",
+        "calendar",
+        "activities",
+    }
+    slots = list(body["time"])
+    assert (slots[0], slots[-1], len(slots)) == ("06:30", "17:30", 133)  # every 5 minutes of the day
+    assert body["time"]["10:00"]["text"].startswith("Klockan är tio.")
+    for answer in [*body["answers"].values(), *body["time"].values()]:
+        assert len(answer["speech_captions"]) == len(answer["captions"]) > 0
+    text = json.dumps(body, ensure_ascii=False)
+    assert "Ella" not in text and "mormor" not in text
+
+
+def test_answers_follow_the_enabled_modules_and_languages(
+    client: TestClient, sessions: sessionmaker[Session], world: World
+) -> None:
+    with transaction(sessions) as session:
+        preschool = session.get_one(Preschool, world.ekorren)
+        preschool.modules, preschool.languages = ["lunch"], ["sv", "en"]
+    body = client.get("/api/v1/answers?lang=en", headers=bearer(world.device_ekorren)).json()
+    assert (set(body["answers"]), body["time"], body["lang"]) == ({"lunch"}, {}, "en")
+    for lang in ("ar", "xx", "<script>"):
+        refused = client.get(f"/api/v1/answers?lang={lang}", headers=bearer(world.device_ekorren))
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "invalid_request"
+    assert client.get("/api/v1/answers").status_code == 401
+
+
+def test_the_service_worker_may_control_the_kiosk(client: TestClient) -> None:
+    response = client.get("/kiosk/sw.js")
+    assert response.status_code == 200
+    assert response.headers["service-worker-allowed"] == "/kiosk"
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "no-cache" in response.headers["cache-control"]
