@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +14,7 @@ from laiban import __version__
 from laiban.store.children import Plan, add_child, set_week
 from laiban.store.db import transaction
 from laiban.store.tables import Preschool
+from laiban.store.today import TodayCache
 
 from .world import World
 
@@ -86,3 +89,25 @@ def test_the_service_worker_may_control_the_kiosk(client: TestClient) -> None:
     assert response.headers["service-worker-allowed"] == "/kiosk"
     assert response.headers["content-type"].startswith("text/javascript")
     assert "no-cache" in response.headers["cache-control"]
+
+
+def test_today_is_built_once_per_group_for_a_few_seconds(db: Session, world: World) -> None:
+    clock = [100.0]
+    cache = TodayCache(ttl=5.0, clock=lambda: clock[0])
+    preschool = db.get_one(Preschool, world.ekorren)
+    morning = dt.datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    first, _ = cache.get(db, preschool, morning)
+    preschool.name = "Förskolan Ekorren Nya"
+    db.flush()
+    clock[0] += 4.9
+    later, _ = cache.get(db, preschool, morning + dt.timedelta(seconds=4))
+    assert later.preschool_name == first.preschool_name == "Förskolan Ekorren"  # kept…
+    assert later.now == morning + dt.timedelta(seconds=4)  # …but each question has its own now
+    clock[0] += 0.2
+    assert cache.get(db, preschool, morning)[0].preschool_name == "Förskolan Ekorren Nya"  # rebuilt
+    preschool.name = "Förskolan Ekorren Tre"
+    db.flush()
+    tomorrow = morning + dt.timedelta(days=1)
+    assert cache.get(db, preschool, tomorrow)[0].preschool_name == "Förskolan Ekorren Tre"  # a new day
+    other_group = preschool.groups[0].id
+    assert cache.get(db, preschool, morning, other_group)[0] is not cache.get(db, preschool, morning)[0]

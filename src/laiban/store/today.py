@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -110,3 +114,33 @@ def context_for(session: Session, preschool: Preschool) -> Context:
         .distinct()
     ).all()
     return Context(names=tuple(dict.fromkeys(names)), events=tuple(sorted((t, k) for t, k in events)))
+
+
+class TodayCache:
+    """`Today` and the understanding `Context` of each kiosk group, built at most every `ttl` seconds
+    (and again when the preschool's date changes); each question gets its own `now`. Staff's changes
+    reach the kiosks within `ttl`. Thread-safe; two threads may both build an entry, which is harmless."""
+
+    def __init__(self, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int, int | None], tuple[float, dt.date, Today, Context]] = {}
+
+    def get(
+        self, session: Session, preschool: Preschool, now: dt.datetime, group_id: int | None = None
+    ) -> tuple[Today, Context]:
+        key = (preschool.id, group_id)
+        at = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and at - entry[0] < self.ttl and entry[1] == now.date():
+            return replace(entry[2], now=now), entry[3]
+        today, context = today_for(session, preschool, now, group_id), context_for(session, preschool)
+        with self._lock:
+            self._entries[key] = (at, now.date(), today, context)
+        return today, context
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -30,6 +30,7 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app for these settings. The schema must already be migrated (`laiban serve` does it)."""
+    from laiban.store.today import TodayCache
     from laiban.web.admin.audit import router as audit_router
     from laiban.web.admin.calendar import router as calendar_router
     from laiban.web.admin.children import router as children_router
@@ -55,6 +56,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.version = kiosk_version()
+    app.state.today_cache = TodayCache()
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     errors.install(app)

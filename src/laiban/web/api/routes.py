@@ -11,15 +11,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from laiban import assistant, understanding
-from laiban.model.intent import INTENTS, SLOTS_OF, Intent
+from laiban.model.intent import INTENTS, SLOTS_OF, Context, Intent
 from laiban.model.preschool import LANGUAGES, RTL_LANGUAGES
+from laiban.model.today import Today
 from laiban.skills import clothes
 from laiban.store import accounts
 from laiban.store.children import children_of, shown_avatar
 from laiban.store.db import transaction
 from laiban.store.menus import menu_between, rate_meal
-from laiban.store.tables import Preschool
-from laiban.store.today import context_for, local_now, today_for
+from laiban.store.tables import Device, Preschool
+from laiban.store.today import TodayCache, local_now
 from laiban.store.weather import rate
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
@@ -216,10 +217,17 @@ def _intent(name: str, slots: dict[str, str], field: str) -> Intent:
     return Intent(name, slots)
 
 
+def _today(request: Request, db: Db, device: Device) -> tuple[Today, Context]:
+    """The kiosk group's Today (built at most every few seconds, see TodayCache) at this moment."""
+    preschool = device.preschool
+    cache: TodayCache = request.app.state.today_cache
+    return cache.get(db, preschool, local_now(preschool), device.group_id)
+
+
 @router.post(
     "/ask", summary="Ask Laiban: a question in words or a tapped picture", responses={401: ERRORS[401]}
 )
-def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
+def ask(body: AskRequest, request: Request, device: CurrentDevice, db: Db) -> AskResponse:
     preschool = device.preschool
     lang = body.lang or preschool.languages[0]
     if lang not in preschool.languages:
@@ -238,13 +246,13 @@ def ask(body: AskRequest, device: CurrentDevice, db: Db) -> AskResponse:
         )
     previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
     tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
-    today = today_for(db, preschool, local_now(preschool), device.group_id, body.child)
+    today, context = _today(request, db, device)
     if body.child is not None and body.child not in {child.id for child in today.children}:
         raise ApiError(404, "There is no such child at this kiosk.")
     reply = assistant.ask(
         lang=lang,
-        today=today,
-        context=context_for(db, preschool),
+        today=replace(today, asking_child=body.child),
+        context=context,
         question=body.text,
         intent=tapped,
         previous=previous,
@@ -295,16 +303,16 @@ class AnswersOut(BaseModel):
     responses={401: ERRORS[401], 422: ERRORS[422]},
 )
 def answers(
-    device: CurrentDevice, db: Db, lang: Annotated[str | None, Query(max_length=10)] = None
+    request: Request, device: CurrentDevice, db: Db, lang: Annotated[str | None, Query(max_length=10)] = None
 ) -> AnswersOut:
     preschool = device.preschool
     lang = lang or preschool.languages[0]
     if lang not in preschool.languages or lang not in assistant.speakable((lang,)):
         raise ApiError(422, f"lang: Laiban cannot answer in {lang!r} here.", code="invalid_request")
-    now = local_now(preschool)
+    today, context = _today(request, db, device)
+    now = today.now
     # No children in it: the offline copy stays on the tablet all day and must hold no personal data.
-    today = replace(today_for(db, preschool, now, device.group_id), children=())
-    context = context_for(db, preschool)
+    today = replace(today, children=())
 
     def answer(intent: str, at: dt.datetime) -> AskResponse:
         reply = assistant.ask(lang=lang, today=replace(today, now=at), context=context, intent=Intent(intent))
@@ -341,9 +349,9 @@ class RatingRequest(BaseModel):
     summary="A child rates the clothes suggestion shown now",
     responses={401: ERRORS[401], 409: {"description": "No suggestion to rate (the weather is unknown)"}},
 )
-def rate_clothes(body: RatingRequest, device: CurrentDevice, db: Db) -> Response:
+def rate_clothes(body: RatingRequest, request: Request, device: CurrentDevice, db: Db) -> Response:
     preschool = device.preschool
-    suggested = clothes.suggestion(today_for(db, preschool, local_now(preschool), device.group_id))
+    suggested = clothes.suggestion(_today(request, db, device)[0])
     if suggested is None:
         raise ApiError(409, "There is no clothes suggestion to rate right now.", code="nothing_to_rate")
     rate(db, preschool.id, suggested[0], suggested[1], up=body.rating == "up")
@@ -397,10 +405,10 @@ class TodayOut(BaseModel):
 @router.get(
     "/today", summary="Today's schedule and the week strip for the kiosk", responses={401: ERRORS[401]}
 )
-def today(device: CurrentDevice, db: Db) -> TodayOut:
+def today(request: Request, device: CurrentDevice, db: Db) -> TodayOut:
     preschool = device.preschool
-    now = local_now(preschool)
-    day = today_for(db, preschool, now, device.group_id)
+    day = _today(request, db, device)[0]
+    now = day.now
     monday = now.date() - dt.timedelta(days=now.weekday())
     return TodayOut(
         now=now,
