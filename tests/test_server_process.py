@@ -408,3 +408,17 @@ def test_serve_migrates_an_empty_database(
             assert listed_devices(client) == {"Platta 01"}
     finally:
         engine.dispose()
+
+
+def test_two_servers_on_one_database_run_each_round_of_jobs_once(launch: Launch) -> None:
+    first, second = launch(), launch()
+    deadline = time.monotonic() + 20
+    rounds = 0
+    while time.monotonic() < deadline:
+        rounds = sum(server.output().count("retention: deleted") for server in (first, second))
+        if rounds:
+            break
+        time.sleep(0.2)
+    time.sleep(3)  # both are well past their first wake-up: the other one must not have run a round
+    outputs = [server.output() for server in (first, second)]
+    assert sum(output.count("retention: deleted") for output in outputs) == 1, "\n".join(outputs)

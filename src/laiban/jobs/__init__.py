@@ -7,7 +7,10 @@ every minute in a background thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 
@@ -17,6 +20,8 @@ from laiban.config import Settings
 from laiban.jobs.menus import refresh_menus
 from laiban.jobs.retention import purge_personal_data
 from laiban.jobs.weather import refresh_forecasts
+from laiban.store.leases import claim, release
+from laiban.store.tables import utcnow
 
 log = logging.getLogger("laiban.jobs")
 
@@ -38,9 +43,31 @@ def run_all_once(engine: Engine, settings: Settings) -> Iterator[str]:
             yield f"{name}: failed (see the log)"
 
 
-def run_periodically(engine: Engine, settings: Settings, stop: threading.Event, every: float = 60.0) -> None:
-    """Runs every job, then waits `every` seconds, until `stop` is set."""
-    while not stop.is_set():
+ROUND = "jobs"  # the lease every process competes for, once per round
+HOLD = dt.timedelta(minutes=10)  # a round that takes longer (or a process that died) frees the lease
+
+
+def run_due(engine: Engine, settings: Settings, holder: str, every: float = 60.0) -> bool:
+    """One round of every job if it is due and no other process is running it; whether it ran."""
+    started = utcnow()
+    if not claim(engine, ROUND, holder, started, HOLD):
+        return False
+    try:
         for line in run_all_once(engine, settings):
             log.info("%s", line)
+    finally:
+        # Due again a little before `every` has passed, so that the holder's next wake-up finds it due.
+        release(engine, ROUND, holder, utcnow(), started + dt.timedelta(seconds=every * 0.9))
+    return True
+
+
+def run_periodically(engine: Engine, settings: Settings, stop: threading.Event, every: float = 60.0) -> None:
+    """Every `every` seconds, until `stop` is set: a round of the jobs, unless another server process on
+    the same database has it (see store.leases)."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    while not stop.is_set():
+        try:
+            run_due(engine, settings, holder, every)
+        except Exception:  # the database may be briefly away; the next round tries again
+            log.exception("the scheduled jobs could not start")
         stop.wait(every)

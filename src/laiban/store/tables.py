@@ -458,3 +458,15 @@ class Activity(Base):
     past_text: Mapped[str] = mapped_column(String(200))
     picture: Mapped[str] = mapped_column(String(100), default="")  # a key; uploads: "upload/<sha256>"
     participants: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class JobLease(Base):
+    """Which server process runs the scheduled jobs, and when they are due again: with several
+    processes on one database, each round of jobs runs in exactly one of them."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100), default="")
+    held_until: Mapped[dt.datetime]
+    next_run_at: Mapped[dt.datetime]
