@@ -47,7 +47,7 @@ from laiban.store.children import (
 from laiban.store.db import transaction
 from laiban.store.tables import Child, GuardianLink, Preschool, PresenceChange, utcnow
 from laiban.store.today import local_now
-from laiban.web.admin.render import Form, templates
+from laiban.web.admin.render import Form, clock_text, date_in_words, templates
 from laiban.web.security import Db, client_address, settings_of
 
 router = APIRouter(prefix="/guardian", include_in_schema=False)
@@ -58,21 +58,6 @@ MAX_COOKIE_AGE = 365 * 24 * 3600  # a year, whatever the link says
 CSRF_FIELD = "csrf_token"
 DAYS = ("today", "tomorrow")  # the only days a link may change
 SHOWN_CHANGES = 10  # per day
-WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 
 NOT_OPENED = "Öppna länken i meddelandet från förskolan igen."
 NOT_VALID = "Länken fungerar inte, eller fungerar inte längre. Be förskolan om en ny länk."
@@ -198,14 +183,6 @@ def _visit(request: Request, db: Session) -> Visit | HTMLResponse:
 # --- what the page shows -------------------------------------------------------------------------
 
 
-def _date_words(day: dt.date) -> str:
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
-
-
-def _clock(at: dt.time | None) -> str:
-    return f"{at:%H:%M}" if at else ""
-
-
 def _pickup_words(leaves_at: dt.time | None, pickup_by: str) -> str:
     if leaves_at and pickup_by:
         return f"Hämtas ungefär {leaves_at:%H:%M} av {pickup_by}"
@@ -222,7 +199,7 @@ def _when(at: dt.datetime, today: dt.date) -> str:
         return f"i dag {at:%H:%M}"
     if day == today - dt.timedelta(days=1):
         return f"i går {at:%H:%M}"
-    return f"{day.day} {MONTHS[day.month - 1]} {at:%H:%M}"
+    return f"{date_in_words(day, weekday=False)} {at:%H:%M}"
 
 
 @dataclass
@@ -273,14 +250,14 @@ def _day_views(
     views = []
     for key, (day, known, closed) in _days(db, visit).items():
         label = "I dag" if key == "today" else "I morgon"
-        view = DayView(key=key, heading=f"{label}, {_date_words(day)}")
+        view = DayView(key=key, heading=f"{label}, {date_in_words(day)}")
         usual = week.get(day.weekday()) or Plan()
         if closed and not known.checked_in_at:
             view.closed = True
         elif known.coming is False:
             view.not_coming = True
         elif known.checked_out_at:
-            view.gone_home_at = _clock(known.checked_out_at)
+            view.gone_home_at = clock_text(known.checked_out_at)
         elif key == "today" and now.time() >= preschool.day_ends_at:
             view.day_over = True
         else:
@@ -289,11 +266,11 @@ def _day_views(
             view.as_usual = bool(usual_words) and view.status == usual_words
             view.usual = usual_words if not view.as_usual else ""
             view.form_pickup_by = known.pickup_by
-            view.form_leaves_at = _clock(known.leaves_at)
+            view.form_leaves_at = clock_text(known.leaves_at)
             earliest = preschool.day_starts_at
             if key == "today":
                 earliest = max(earliest, now.time().replace(second=0, microsecond=0))
-            view.min_time, view.max_time = _clock(earliest), _clock(preschool.day_ends_at)
+            view.min_time, view.max_time = clock_text(earliest), clock_text(preschool.day_ends_at)
         if error and error[0] == key:
             view.error = error[1]
             if sent is not None:
@@ -325,7 +302,7 @@ def _show(
         "who": list(RELATIONS),  # suggestions Laiban can say in every language; anything may be written
         "max_pickup_by": MAX_PICKUP_BY,
         "retention": retention_in_words(preschool.presence_retention_days),
-        "expires": _date_words(local_now(preschool, visit.link.expires_at).date()),
+        "expires": date_in_words(local_now(preschool, visit.link.expires_at).date()),
         "csrf_token": guardian_csrf(request, visit.token),
     }
     return _page(request, "guardian.html", context, status)

@@ -44,7 +44,7 @@ from laiban.store.children import (
 )
 from laiban.store.tables import Child, Preschool, Presence, PresenceChange
 from laiban.store.today import local_now
-from laiban.web.admin.render import Form, render, render_error
+from laiban.web.admin.render import Form, clock_text, date_in_words, render, render_error
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff
@@ -66,21 +66,6 @@ STATUS_LABELS = {
     "unknown": "Okänt",
 }
 MARK_LABELS = {"in": "Har kommit", "out": "Har gått hem", "undo": "Ångra"}
-WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 # The kiosk's pictures in words (store.children.AVATARS), so staff see which picture is whose.
 
 
@@ -139,14 +124,6 @@ def _child(db: Db, preschool: Preschool, child_id: int) -> Child:
     return child
 
 
-def _clock(at: dt.time | None) -> str:
-    return f"{at:%H:%M}" if at else ""
-
-
-def _day_in_words(day: dt.date) -> str:
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
-
-
 def _avatar_label(preschool: Preschool, child: Child) -> str:
     avatar = shown_avatar(preschool, child)
     return AVATAR_LABELS.get(avatar, PHOTO_LABEL if avatar not in AVATARS else avatar)
@@ -155,9 +132,9 @@ def _avatar_label(preschool: Preschool, child: Child) -> str:
 def _status(day: ChildDay) -> tuple[str, str]:
     """The status key and, when staff marked it, since when."""
     if day.checked_out_at:
-        return "gone", _clock(day.checked_out_at)
+        return "gone", clock_text(day.checked_out_at)
     if day.checked_in_at:
-        return "here", f"sedan {_clock(day.checked_in_at)}"
+        return "here", f"sedan {clock_text(day.checked_in_at)}"
     if day.coming is None:
         return "unknown", ""
     return ("expected" if day.coming else "absent"), ""
@@ -195,8 +172,8 @@ def _row(
         if problem is not None and problem.typed is not None
         else {
             "absent": bool(entry is not None and entry.absent),
-            "arrives": _clock(day.arrives_at),
-            "leaves": _clock(day.leaves_at),
+            "arrives": clock_text(day.arrives_at),
+            "leaves": clock_text(day.leaves_at),
             "pickup_by": day.pickup_by,
         }
     )
@@ -214,10 +191,10 @@ def _row(
         "status": status,
         "status_label": STATUS_LABELS[status],
         "since": since,
-        "arrives": _clock(day.arrives_at) if comes else "",
-        "leaves": _clock(day.leaves_at) if comes else "",
+        "arrives": clock_text(day.arrives_at) if comes else "",
+        "leaves": clock_text(day.leaves_at) if comes else "",
         "pickup_by": day.pickup_by if comes else "",
-        "usual_leaves": _clock(day.usual_leaves_at) if leaves_changed else "",
+        "usual_leaves": clock_text(day.usual_leaves_at) if leaves_changed else "",
         "usual_by": usual_by if pickup_changed else "",
         "own": _own(entry),
         "last": {
@@ -282,7 +259,7 @@ def _page(request: Request, db: Db, staff: Staff, view: View, problem: Problem |
             "view": view,
             "tabs": tabs,
             "dates": DATE_LABELS,
-            "day_words": _day_in_words(view.day),
+            "day_words": date_in_words(view.day),
             "closed": view.day in closed_days(db, preschool.id, view.day, view.day),
             "rows": _rows(db, view, children, problem),
             "changes": changes,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -56,3 +57,13 @@ def render(
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:
     return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def date_in_words(day: dt.date, *, weekday: bool = True) -> str:
+    """A date as Swedish pages write it: "torsdag 26 november" (or "26 november")."""
+    return format_date(day, "EEEE d MMMM" if weekday else "d MMMM", locale="sv")
+
+
+def clock_text(at: dt.time | None) -> str:
+    """ "15:30", or "" when there is no time."""
+    return f"{at:%H:%M}" if at else ""
