@@ -422,3 +422,13 @@ def test_two_servers_on_one_database_run_each_round_of_jobs_once(launch: Launch)
     time.sleep(3)  # both are well past their first wake-up: the other one must not have run a round
     outputs = [server.output() for server in (first, second)]
     assert sum(output.count("retention: deleted") for output in outputs) == 1, "\n".join(outputs)
+
+
+def test_the_listening_socket_sends_small_responses_at_once() -> None:
+    from laiban.cli import _listen
+
+    sock = _listen("127.0.0.1", 0)
+    try:  # TCP_NODELAY: no ~40 ms wait for the client's delayed ACK on every response
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
