@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from starlette.datastructures import UploadFile
 
 from laiban.store import audit
 from laiban.store.calendar import (
@@ -34,8 +33,8 @@ from laiban.store.calendar import (
 )
 from laiban.store.tables import CalendarEvent, Preschool
 from laiban.store.today import local_now
-from laiban.store.uploads import MAX_BYTES, CleanPicture, UploadError, clean_picture, store_picture
-from laiban.web.admin.render import Form, render
+from laiban.store.uploads import CleanPicture, UploadError, clean_picture, store_picture
+from laiban.web.admin.render import Form, render, uploaded
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, preschool_for_staff, settings_of
@@ -168,15 +167,6 @@ def delete_closed_day_form(slug: str, closed_day_id: RowId, db: Db, staff: Curre
     return _back(preschool)
 
 
-def _uploaded(form: Form, name: str) -> bytes | None:
-    """The bytes of a chosen file (at most one byte more than allowed), or None when none was chosen."""
-    value = form.get(name)
-    if not isinstance(value, UploadFile) or (not value.filename and not value.size):
-        return None
-    value.file.seek(0)
-    return value.file.read(MAX_BYTES + 1)
-
-
 @router.post("/activities", dependencies=[CsrfChecked])
 def add_activity_form(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
     preschool = preschool_for_staff(db, staff, slug)
@@ -185,7 +175,7 @@ def add_activity_form(request: Request, slug: str, db: Db, staff: CurrentStaff, 
         """Checks the picture and the other fields together; writes the picture only when all is well."""
         errors: list[str] = []
         picture: CleanPicture | None = None
-        raw = _uploaded(form, "picture_file")
+        raw = uploaded(form, "picture_file")
         if raw is not None:
             try:
                 picture = clean_picture(raw)

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.background import BackgroundTask
-from starlette.datastructures import UploadFile
 
 from laiban.skills.pickup import RELATIONS
 from laiban.store.audit import record
@@ -45,7 +44,6 @@ from laiban.store.children import (
 )
 from laiban.store.tables import Activity, Child, GuardianLink, Preschool, utcnow
 from laiban.store.uploads import (
-    MAX_BYTES,
     CleanPicture,
     UploadError,
     clean_picture,
@@ -53,7 +51,7 @@ from laiban.store.uploads import (
     picture_path,
     store_picture,
 )
-from laiban.web.admin.render import Form, render
+from laiban.web.admin.render import Form, render, uploaded
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff, settings_of
@@ -104,15 +102,6 @@ def _group_id(raw: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 10:
         raise ChildError("Välj en avdelning i listan.")
     return int(text)
-
-
-def _uploaded(form: Form, name: str) -> bytes | None:
-    """The bytes of a chosen file (at most one byte more than allowed), or None when none was chosen."""
-    value = form.get(name)
-    if not isinstance(value, UploadFile) or (not value.filename and not value.size):
-        return None
-    value.file.seek(0)
-    return value.file.read(MAX_BYTES + 1)
 
 
 def _avatar_view(preschool: Preschool, child: Child) -> dict[str, str | None]:
@@ -354,7 +343,7 @@ def save_details(
     problems: list[str] = []
     avatar = typed["avatar"]
     picture: CleanPicture | None = None
-    raw = _uploaded(form, "photo")
+    raw = uploaded(form, "photo")
     if raw is not None:
         if not preschool.child_photos:
             problems.append("Förskolan använder inte foton av barnen; välj en bild i listan.")

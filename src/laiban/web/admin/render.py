@@ -11,10 +11,11 @@ from babel.dates import format_date
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from laiban.model.preschool import LANGUAGES, MODULES, ROLE_LABELS
 from laiban.store.tables import DEFAULT_WEEKDAY_COLOURS
+from laiban.store.uploads import MAX_BYTES
 from laiban.web.security import csrf_token, remember_csrf_seed
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -67,3 +68,13 @@ def date_in_words(day: dt.date, *, weekday: bool = True) -> str:
 def clock_text(at: dt.time | None) -> str:
     """ "15:30", or "" when there is no time."""
     return f"{at:%H:%M}" if at else ""
+
+
+def uploaded(form: FormData, name: str) -> bytes | None:
+    """The bytes of a chosen file (at most one byte more than an upload may have, so that a too large
+    one is recognised), or None when none was chosen."""
+    value = form.get(name)
+    if not isinstance(value, UploadFile) or (not value.filename and not value.size):
+        return None
+    value.file.seek(0)
+    return value.file.read(MAX_BYTES + 1)
