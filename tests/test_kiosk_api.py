@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from laiban import __version__
@@ -91,10 +93,11 @@ def test_the_service_worker_may_control_the_kiosk(client: TestClient) -> None:
     assert "no-cache" in response.headers["cache-control"]
 
 
-def test_today_is_built_once_per_group_for_a_few_seconds(db: Session, world: World) -> None:
+def test_today_is_built_once_per_preschool_for_a_few_seconds(db: Session, world: World) -> None:
     clock = [100.0]
     cache = TodayCache(ttl=5.0, clock=lambda: clock[0])
     preschool = db.get_one(Preschool, world.ekorren)
+    group = preschool.groups[0].id
     morning = dt.datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
     first, _ = cache.get(db, preschool, morning)
     preschool.name = "Förskolan Ekorren Nya"
@@ -103,11 +106,59 @@ def test_today_is_built_once_per_group_for_a_few_seconds(db: Session, world: Wor
     later, _ = cache.get(db, preschool, morning + dt.timedelta(seconds=4))
     assert later.preschool_name == first.preschool_name == "Förskolan Ekorren"  # kept…
     assert later.now == morning + dt.timedelta(seconds=4)  # …but each question has its own now
+    assert cache.get(db, preschool, morning, group)[0].preschool_name == "Förskolan Ekorren"  # one build
     clock[0] += 0.2
-    assert cache.get(db, preschool, morning)[0].preschool_name == "Förskolan Ekorren Nya"  # rebuilt
+    assert cache.get(db, preschool, morning, group)[0].preschool_name == "Förskolan Ekorren Nya"  # rebuilt…
+    assert cache.get(db, preschool, morning)[0].preschool_name == "Förskolan Ekorren Nya"  # …for all groups
     preschool.name = "Förskolan Ekorren Tre"
     db.flush()
     tomorrow = morning + dt.timedelta(days=1)
     assert cache.get(db, preschool, tomorrow)[0].preschool_name == "Förskolan Ekorren Tre"  # a new day
-    other_group = preschool.groups[0].id
-    assert cache.get(db, preschool, morning, other_group)[0] is not cache.get(db, preschool, morning)[0]
+
+
+def test_while_one_request_rebuilds_today_the_others_answer_from_the_previous_one(
+    engine: Engine, sessions: sessionmaker[Session], world: World
+) -> None:
+    clock = [100.0]
+    cache = TodayCache(ttl=5.0, clock=lambda: clock[0])
+    morning = dt.datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    with sessions() as session:
+        cache.get(session, session.get_one(Preschool, world.ekorren), morning)
+    with transaction(sessions) as session:
+        session.get_one(Preschool, world.ekorren).name = "Förskolan Ekorren Nya"
+    clock[0] += 6  # expired
+    armed, building, go_on = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_builder(*_: object) -> None:  # the rebuild's first read waits for the test
+        if threading.current_thread().name == "builder" and armed.is_set() and not building.is_set():
+            building.set()
+            go_on.wait(30)
+
+    rebuilt: list[str] = []
+
+    def rebuild() -> None:
+        with sessions() as session:
+            preschool = session.get_one(Preschool, world.ekorren)
+            armed.set()
+            today, _ = cache.get(session, preschool, morning)
+            rebuilt.append(today.preschool_name)
+
+    event.listen(engine, "before_cursor_execute", hold_the_builder)
+    try:
+        builder = threading.Thread(target=rebuild, name="builder")
+        builder.start()
+        assert building.wait(30)
+        with sessions() as session:
+            preschool = session.get_one(Preschool, world.ekorren)
+            meanwhile, _ = cache.get(session, preschool, morning + dt.timedelta(seconds=1))
+        go_on.set()
+        builder.join(30)
+    finally:
+        go_on.set()
+        event.remove(engine, "before_cursor_execute", hold_the_builder)
+    assert meanwhile.preschool_name == "Förskolan Ekorren"  # did not wait for the rebuild
+    assert meanwhile.now == morning + dt.timedelta(seconds=1)
+    assert rebuilt == ["Förskolan Ekorren Nya"]
+    with sessions() as session:
+        after, _ = cache.get(session, session.get_one(Preschool, world.ekorren), morning)
+    assert after.preschool_name == "Förskolan Ekorren Nya"

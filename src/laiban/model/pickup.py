@@ -35,3 +35,4 @@ class PickupChild:
     today: ChildDay
     tomorrow: ChildDay
     next_day: dt.date | None = None
+    group_id: int | None = None  # the child's avdelning (a kiosk of a group tells only about its own)

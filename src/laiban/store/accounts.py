@@ -15,7 +15,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from laiban.model.preschool import Role
 from laiban.store.tables import Device, LoginFailure, LoginSession, Membership, Preschool, User, utcnow
@@ -286,7 +286,10 @@ def pair_device(session: Session, code: str) -> tuple[Device, str] | None:
 
 
 def device_for_token(session: Session, token: str) -> Device | None:
-    device = session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+    # With its preschool in the same read: every kiosk request needs it.
+    device = session.scalar(
+        select(Device).options(joinedload(Device.preschool)).where(Device.token_hash == token_hash(token))
+    )
     if device is None or device.revoked_at is not None:
         return None
     now = utcnow()

@@ -500,6 +500,7 @@ def pickup_children(
             today=days[child.id][today],
             tomorrow=days[child.id][tomorrow],
             next_day=next_day_of(weeks[child.id], today, closed),
+            group_id=child.group_id,
         )
         for child in children
     )

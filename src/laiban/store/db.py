@@ -17,6 +17,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Connections per process. Requests hold at most web.app.REQUESTS_IN_DATABASE sessions (a few need a
+# second one for a record that must outlive a failed request); the jobs and /healthz use a few more.
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
 
 
 class StoreError(Exception):
@@ -39,10 +43,12 @@ def make_engine(database_url: str) -> Engine:
                 folder = Path(url.database).expanduser().resolve().parent
                 if not folder.is_dir():
                     raise StoreError(f"The database folder {str(folder)!r} does not exist.")
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(
+                url, connect_args={"timeout": 30}, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"LAIBAN_DATABASE_URL {_describe(database_url)!r} cannot be used ({exc}).") from exc
     except ImportError as exc:

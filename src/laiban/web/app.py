@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laiban import __version__
 from laiban.config import Settings
 from laiban.store.db import check, make_engine, session_factory
 from laiban.web import errors
+from laiban.web.security import DatabaseGate
 
 STATIC = Path(__file__).with_name("static")
 access_log = logging.getLogger("laiban.access")
@@ -26,6 +28,56 @@ CONTENT_SECURITY_POLICY = (
     "script-src 'self'; worker-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'; object-src 'none'"
 )
+
+
+# Requests holding a database session at once (see DatabaseGate); two cores gain nothing from more.
+REQUESTS_IN_DATABASE = 8
+SECURITY_HEADERS = (
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+)
+
+
+class AccessLogAndHeaders:
+    """Security headers on every response, `no-store` except for static files, and our own access log:
+    the path without its query string, which may hold pairing codes or, later, children's names in text
+    to speak (uvicorn's access log is switched off in `laiban serve`). Plain ASGI: no extra task per request.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        cacheable = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+                if not cacheable:
+                    headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            access_log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status or 500,
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -59,30 +111,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.today_cache = TodayCache()
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
+    app.state.database_gate = DatabaseGate(REQUESTS_IN_DATABASE)
     errors.install(app)
-
-    @app.middleware("http")
-    async def access_log_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        # Our own access log: the path without its query string, which may hold pairing codes or, later,
-        # children's names in text to speak. uvicorn's access log is switched off in `laiban serve`.
-        access_log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(AccessLogAndHeaders)
 
     @app.get("/healthz", tags=["health"], summary="Is the server up and the database reachable?")
     def healthz() -> JSONResponse:

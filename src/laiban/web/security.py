@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
+import anyio
 from fastapi import Depends, Request, Response
-from sqlalchemy.orm import Session
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
 
 from laiban.config import Settings
 from laiban.model.preschool import Role
@@ -25,11 +29,55 @@ CSRF_SEED_COOKIE = "laiban_csrf"  # ties the CSRF token of signed-out forms (set
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
+T = TypeVar("T")
 
-def get_db(request: Request) -> Iterator[Session]:
+
+class DatabaseGate:
+    """At most `limit` requests hold a database session at once; the others wait, without a thread.
+
+    Every sync dependency and endpoint of a request runs on its own trip through the thread pool. Without
+    the gate, a burst of requests each holding a pooled connection while waiting for a free thread, and
+    threads waiting for a free connection, deadlocked the server (bench/load.py, 40 asks/s). The limit is
+    below the engine's pool (store.db.POOL_SIZE) and the thread pool (40), so neither can run out.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self) -> asyncio.Semaphore:
+        # One semaphore per event loop: test clients may run the same app on several loops.
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(self.limit)
+        return gate
+
+
+def _finish(session: Session, ok: bool) -> None:
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed before the response is sent (see `Db`)."""
-    with transaction(request.app.state.sessions) as session:
-        yield session
+    async with request.app.state.database_gate():
+        session = request.app.state.sessions()
+        try:
+            yield session
+        except BaseException:
+            with anyio.CancelScope(shield=True):  # a client that hung up must not leak the connection
+                await run_in_threadpool(_finish, session, False)
+            raise
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_finish, session, True)
 
 
 # scope="function": the commit happens before the response leaves, so an answered write is stored.
@@ -161,15 +209,32 @@ CsrfChecked = Depends(require_csrf)
 # --- kiosk devices -------------------------------------------------------------------------------
 
 
-def require_device(request: Request, db: Db) -> Device:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def _device_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "This needs a kiosk device token (Authorization: Bearer …).")
-    device = accounts.device_for_token(db, token.strip())
-    if device is None:
-        raise ApiError(401, "The device token is not valid or the device was removed; pair the kiosk again.")
-    return device
+    return token.strip()
 
 
-CurrentDevice = Annotated[Device, Depends(require_device)]
+async def for_device(request: Request, work: Callable[[Session, Device], T]) -> T:
+    """What a kiosk endpoint does: check the device token, then `work(session, device)` in the request's
+    transaction, committed before the answer leaves.
+
+    Kiosk endpoints are async shells around this, so that a kiosk request makes one trip to the thread
+    pool under the database gate. As sync endpoints with `Db` and a device dependency they made four (the
+    dependency, the endpoint, the response check, the commit), and under load each trip waits for a thread
+    and the GIL (bench/load.py).
+    """
+    token = _device_token(request)
+    async with request.app.state.database_gate():
+        return await run_in_threadpool(_for_device, request.app.state.sessions, token, work)
+
+
+def _for_device(sessions: sessionmaker[Session], token: str, work: Callable[[Session, Device], T]) -> T:
+    with transaction(sessions) as session:
+        device = accounts.device_for_token(session, token)
+        if device is None:
+            raise ApiError(
+                401, "The device token is not valid or the device was removed; pair the kiosk again."
+            )
+        return work(session, device)

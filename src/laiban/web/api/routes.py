@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from laiban import assistant, understanding
 from laiban.model.intent import INTENTS, SLOTS_OF, Context, Intent
@@ -24,7 +25,7 @@ from laiban.store.today import TodayCache, local_now
 from laiban.store.weather import rate
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
-from laiban.web.security import CurrentDevice, CurrentStaff, Db, client_address, settings_of
+from laiban.web.security import CurrentStaff, Db, client_address, for_device, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 
@@ -152,19 +153,22 @@ def pair_device(body: PairRequest, request: Request, db: Db) -> PairResponse:
 @router.get(
     "/kiosk", summary="The paired kiosk's device, preschool and settings", responses={401: ERRORS[401]}
 )
-def kiosk(device: CurrentDevice, request: Request) -> KioskOut:
-    preschool = device.preschool
-    spoken = assistant.speakable(tuple(preschool.languages))
-    return KioskOut(
-        device=DeviceOut(id=device.id, name=device.name),
-        preschool=PreschoolOut.of(preschool),
-        spoken_languages=list(spoken),
-        language_names={code: LANGUAGES.get(code, code) for code in preschool.languages},
-        rtl_languages=sorted(RTL_LANGUAGES & set(preschool.languages)),
-        version=request.app.state.version,
-        idle_seconds=settings_of(request).kiosk_idle_seconds,
-        speech=SpeechOut(tts=False, stt=False),
-    )
+async def kiosk(request: Request) -> KioskOut:
+    def work(db: Session, device: Device) -> KioskOut:
+        preschool = device.preschool
+        spoken = assistant.speakable(tuple(preschool.languages))
+        return KioskOut(
+            device=DeviceOut(id=device.id, name=device.name),
+            preschool=PreschoolOut.of(preschool),
+            spoken_languages=list(spoken),
+            language_names={code: LANGUAGES.get(code, code) for code in preschool.languages},
+            rtl_languages=sorted(RTL_LANGUAGES & set(preschool.languages)),
+            version=request.app.state.version,
+            idle_seconds=settings_of(request).kiosk_idle_seconds,
+            speech=SpeechOut(tts=False, stt=False),
+        )
+
+    return await for_device(request, work)
 
 
 class PreviousQuestion(BaseModel):
@@ -217,7 +221,7 @@ def _intent(name: str, slots: dict[str, str], field: str) -> Intent:
     return Intent(name, slots)
 
 
-def _today(request: Request, db: Db, device: Device) -> tuple[Today, Context]:
+def _today(request: Request, db: Session, device: Device) -> tuple[Today, Context]:
     """The kiosk group's Today (built at most every few seconds, see TodayCache) at this moment."""
     preschool = device.preschool
     cache: TodayCache = request.app.state.today_cache
@@ -227,37 +231,40 @@ def _today(request: Request, db: Db, device: Device) -> tuple[Today, Context]:
 @router.post(
     "/ask", summary="Ask Laiban: a question in words or a tapped picture", responses={401: ERRORS[401]}
 )
-def ask(body: AskRequest, request: Request, device: CurrentDevice, db: Db) -> AskResponse:
-    preschool = device.preschool
-    lang = body.lang or preschool.languages[0]
-    if lang not in preschool.languages:
-        raise ApiError(
-            422, f"lang: {lang!r} is not one of this preschool's languages.", code="invalid_request"
+async def ask(body: AskRequest, request: Request) -> AskResponse:
+    def work(db: Session, device: Device) -> AskResponse:
+        preschool = device.preschool
+        lang = body.lang or preschool.languages[0]
+        if lang not in preschool.languages:
+            raise ApiError(
+                422, f"lang: {lang!r} is not one of this preschool's languages.", code="invalid_request"
+            )
+        if (body.text is None) == (body.intent is None):
+            raise ApiError(422, "Send either text or intent.", code="invalid_request")
+        if lang not in assistant.speakable((lang,)):
+            raise ApiError(422, f"lang: Laiban cannot speak {lang!r} yet.", code="invalid_request")
+        if body.text is not None and lang not in understanding.available_languages():
+            raise ApiError(
+                422,
+                f"lang: Laiban cannot understand {lang!r} yet; tap a picture instead.",
+                code="invalid_request",
+            )
+        previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
+        tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
+        today, context = _today(request, db, device)
+        if body.child is not None and body.child not in {child.id for child in today.children}:
+            raise ApiError(404, "There is no such child at this kiosk.")
+        reply = assistant.ask(
+            lang=lang,
+            today=replace(today, asking_child=body.child),
+            context=context,
+            question=body.text,
+            intent=tapped,
+            previous=previous,
         )
-    if (body.text is None) == (body.intent is None):
-        raise ApiError(422, "Send either text or intent.", code="invalid_request")
-    if lang not in assistant.speakable((lang,)):
-        raise ApiError(422, f"lang: Laiban cannot speak {lang!r} yet.", code="invalid_request")
-    if body.text is not None and lang not in understanding.available_languages():
-        raise ApiError(
-            422,
-            f"lang: Laiban cannot understand {lang!r} yet; tap a picture instead.",
-            code="invalid_request",
-        )
-    previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
-    tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
-    today, context = _today(request, db, device)
-    if body.child is not None and body.child not in {child.id for child in today.children}:
-        raise ApiError(404, "There is no such child at this kiosk.")
-    reply = assistant.ask(
-        lang=lang,
-        today=replace(today, asking_child=body.child),
-        context=context,
-        question=body.text,
-        intent=tapped,
-        previous=previous,
-    )
-    return AskResponse(**reply.as_json())
+        return AskResponse(**reply.as_json())
+
+    return await for_device(request, work)
 
 
 class ChildOut(BaseModel):
@@ -271,14 +278,17 @@ class ChildOut(BaseModel):
     summary="The children the kiosk shows for 'who am I?' (its group's, or the preschool's)",
     responses={401: ERRORS[401]},
 )
-def kiosk_children(device: CurrentDevice, db: Db) -> list[ChildOut]:
-    preschool = device.preschool
-    if "pickup" not in preschool.modules:
-        return []
-    return [
-        ChildOut(id=child.id, name=child.first_name, avatar=shown_avatar(preschool, child))
-        for child in children_of(db, preschool.id, device.group_id)
-    ]
+async def kiosk_children(request: Request) -> list[ChildOut]:
+    def work(db: Session, device: Device) -> list[ChildOut]:
+        preschool = device.preschool
+        if "pickup" not in preschool.modules:
+            return []
+        return [
+            ChildOut(id=child.id, name=child.first_name, avatar=shown_avatar(preschool, child))
+            for child in children_of(db, preschool.id, device.group_id)
+        ]
+
+    return await for_device(request, work)
 
 
 # The pictures a kiosk can tap without words, and the first intent of each module (the kiosk's buttons).
@@ -302,41 +312,47 @@ class AnswersOut(BaseModel):
     summary="Today's answers to the tapped pictures, for offline use (no child's data)",
     responses={401: ERRORS[401], 422: ERRORS[422]},
 )
-def answers(
-    request: Request, device: CurrentDevice, db: Db, lang: Annotated[str | None, Query(max_length=10)] = None
-) -> AnswersOut:
-    preschool = device.preschool
-    lang = lang or preschool.languages[0]
-    if lang not in preschool.languages or lang not in assistant.speakable((lang,)):
-        raise ApiError(422, f"lang: Laiban cannot answer in {lang!r} here.", code="invalid_request")
-    today, context = _today(request, db, device)
-    now = today.now
-    # No children in it: the offline copy stays on the tablet all day and must hold no personal data.
-    today = replace(today, children=())
+async def answers(request: Request, lang: Annotated[str | None, Query(max_length=10)] = None) -> AnswersOut:
+    def work(db: Session, device: Device) -> AnswersOut:
+        preschool = device.preschool
+        spoken = lang or preschool.languages[0]
+        if spoken not in preschool.languages or spoken not in assistant.speakable((spoken,)):
+            raise ApiError(422, f"lang: Laiban cannot answer in {spoken!r} here.", code="invalid_request")
+        today, context = _today(request, db, device)
+        now = today.now
+        # No children in it: the offline copy stays on the tablet all day and must hold no personal data.
+        today = replace(today, children=())
 
-    def answer(intent: str, at: dt.datetime) -> AskResponse:
-        reply = assistant.ask(lang=lang, today=replace(today, now=at), context=context, intent=Intent(intent))
-        return AskResponse(**reply.as_json())
+        def answer(intent: str, at: dt.datetime) -> AskResponse:
+            reply = assistant.ask(
+                lang=spoken, today=replace(today, now=at), context=context, intent=Intent(intent)
+            )
+            return AskResponse(**reply.as_json())
 
-    enabled = [name for name in TAP_INTENTS if assistant.MODULE_OF_INTENT[name] in preschool.modules]
-    times: dict[str, AskResponse] = {}
-    if "time" in enabled:
-        moment = now.replace(
-            hour=preschool.day_starts_at.hour, minute=preschool.day_starts_at.minute, second=0, microsecond=0
+        enabled = [name for name in TAP_INTENTS if assistant.MODULE_OF_INTENT[name] in preschool.modules]
+        times: dict[str, AskResponse] = {}
+        if "time" in enabled:
+            moment = now.replace(
+                hour=preschool.day_starts_at.hour,
+                minute=preschool.day_starts_at.minute,
+                second=0,
+                microsecond=0,
+            )
+            moment -= dt.timedelta(minutes=moment.minute % 5)
+            closes = now.replace(
+                hour=preschool.day_ends_at.hour, minute=preschool.day_ends_at.minute, second=0, microsecond=0
+            )
+            while moment <= closes:
+                times[f"{moment:%H:%M}"] = answer("time", moment)
+                moment += TIME_STEP
+        return AnswersOut(
+            date=now.date(),
+            lang=spoken,
+            answers={name: answer(name, now) for name in enabled},
+            time=times,
         )
-        moment -= dt.timedelta(minutes=moment.minute % 5)
-        closes = now.replace(
-            hour=preschool.day_ends_at.hour, minute=preschool.day_ends_at.minute, second=0, microsecond=0
-        )
-        while moment <= closes:
-            times[f"{moment:%H:%M}"] = answer("time", moment)
-            moment += TIME_STEP
-    return AnswersOut(
-        date=now.date(),
-        lang=lang,
-        answers={name: answer(name, now) for name in enabled},
-        time=times,
-    )
+
+    return await for_device(request, work)
 
 
 class RatingRequest(BaseModel):
@@ -349,13 +365,16 @@ class RatingRequest(BaseModel):
     summary="A child rates the clothes suggestion shown now",
     responses={401: ERRORS[401], 409: {"description": "No suggestion to rate (the weather is unknown)"}},
 )
-def rate_clothes(body: RatingRequest, request: Request, device: CurrentDevice, db: Db) -> Response:
-    preschool = device.preschool
-    suggested = clothes.suggestion(_today(request, db, device)[0])
-    if suggested is None:
-        raise ApiError(409, "There is no clothes suggestion to rate right now.", code="nothing_to_rate")
-    rate(db, preschool.id, suggested[0], suggested[1], up=body.rating == "up")
-    return Response(status_code=204)
+async def rate_clothes(body: RatingRequest, request: Request) -> Response:
+    def work(db: Session, device: Device) -> Response:
+        preschool = device.preschool
+        suggested = clothes.suggestion(_today(request, db, device)[0])
+        if suggested is None:
+            raise ApiError(409, "There is no clothes suggestion to rate right now.", code="nothing_to_rate")
+        rate(db, preschool.id, suggested[0], suggested[1], up=body.rating == "up")
+        return Response(status_code=204)
+
+    return await for_device(request, work)
 
 
 class MealRatingRequest(BaseModel):
@@ -368,14 +387,17 @@ class MealRatingRequest(BaseModel):
     summary="Children rate today's lunch (no child identity is stored)",
     responses={401: ERRORS[401], 409: {"description": "No lunch registered today"}},
 )
-def rate_lunch(body: MealRatingRequest, device: CurrentDevice, db: Db) -> Response:
-    preschool = device.preschool
-    today = local_now(preschool).date()
-    served = menu_between(db, preschool.id, today, today).get((today, "lunch"))
-    if not served:
-        raise ApiError(409, "There is no lunch registered today to rate.", code="nothing_to_rate")
-    rate_meal(db, preschool.id, today, served[0].text, body.rating)
-    return Response(status_code=204)
+async def rate_lunch(body: MealRatingRequest, request: Request) -> Response:
+    def work(db: Session, device: Device) -> Response:
+        preschool = device.preschool
+        today = local_now(preschool).date()
+        served = menu_between(db, preschool.id, today, today).get((today, "lunch"))
+        if not served:
+            raise ApiError(409, "There is no lunch registered today to rate.", code="nothing_to_rate")
+        rate_meal(db, preschool.id, today, served[0].text, body.rating)
+        return Response(status_code=204)
+
+    return await for_device(request, work)
 
 
 class EventOut(BaseModel):
@@ -405,27 +427,30 @@ class TodayOut(BaseModel):
 @router.get(
     "/today", summary="Today's schedule and the week strip for the kiosk", responses={401: ERRORS[401]}
 )
-def today(request: Request, device: CurrentDevice, db: Db) -> TodayOut:
-    preschool = device.preschool
-    day = _today(request, db, device)[0]
-    now = day.now
-    monday = now.date() - dt.timedelta(days=now.weekday())
-    return TodayOut(
-        now=now,
-        week_number=now.isocalendar().week,
-        day_starts_at=day.day_starts_at,
-        day_ends_at=day.day_ends_at,
-        events=[EventOut(at=e.at, kind=e.kind, title=e.title) for e in day.events],
-        week=[
-            WeekdayOut(
-                date=monday + dt.timedelta(days=i),
-                weekday=i,
-                colour=preschool.weekday_colours[i],
-                today=i == now.weekday(),
-            )
-            for i in range(7)
-        ],
-    )
+async def today(request: Request) -> TodayOut:
+    def work(db: Session, device: Device) -> TodayOut:
+        preschool = device.preschool
+        day = _today(request, db, device)[0]
+        now = day.now
+        monday = now.date() - dt.timedelta(days=now.weekday())
+        return TodayOut(
+            now=now,
+            week_number=now.isocalendar().week,
+            day_starts_at=day.day_starts_at,
+            day_ends_at=day.day_ends_at,
+            events=[EventOut(at=e.at, kind=e.kind, title=e.title) for e in day.events],
+            week=[
+                WeekdayOut(
+                    date=monday + dt.timedelta(days=i),
+                    weekday=i,
+                    colour=preschool.weekday_colours[i],
+                    today=i == now.weekday(),
+                )
+                for i in range(7)
+            ],
+        )
+
+    return await for_device(request, work)
 
 
 @router.get(
