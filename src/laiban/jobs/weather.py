@@ -50,6 +50,10 @@ class Fetched:
     metno_expires_at: dt.datetime | None = None
 
 
+def _has_temperatures(forecast: Forecast) -> bool:
+    return any(step.temperature is not None for step in forecast.steps)
+
+
 def fetch(
     settings: Settings,
     client: httpx.Client,
@@ -58,12 +62,13 @@ def fetch(
     now: dt.datetime,
     metno_last_modified: str | None,
 ) -> Fetched:
-    """SMHI, else MET Norway; raises SourceError when both fail."""
+    """SMHI, else MET Norway; raises SourceError when both fail. A forecast without a single temperature
+    (say, the service renamed its parameters) counts as a failure: it must not replace the last good one."""
     try:
         forecast = smhi.fetch(client, settings.smhi_base_url, latitude, longitude, now)
-        if forecast.steps:
+        if _has_temperatures(forecast):
             return Fetched(forecast, "SMHI")
-        smhi_problem = "SMHI sent no forecast steps."
+        smhi_problem = "SMHI sent no forecast steps with a temperature."
     except SourceError as exc:
         smhi_problem = str(exc)
     try:
@@ -78,8 +83,8 @@ def fetch(
         )
     except SourceError as exc:
         raise SourceError(f"{smhi_problem} {exc}", status=exc.status, kind=exc.kind) from exc
-    if forecast is not None and not forecast.steps:
-        raise SourceError(f"{smhi_problem} MET Norway sent no forecast steps.")
+    if forecast is not None and not _has_temperatures(forecast):
+        raise SourceError(f"{smhi_problem} MET Norway sent no forecast steps with a temperature.")
     modified = info.get("last_modified")
     header = format_datetime(modified.astimezone(dt.UTC), usegmt=True) if modified else None
     return Fetched(forecast, f"MET Norway ({smhi_problem})", header, info.get("expires"))

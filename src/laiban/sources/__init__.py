@@ -79,7 +79,7 @@ def number(data: Mapping[str, Any], key: str, missing: float | None = None) -> f
         return None
     try:
         found = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an integer too large for a float
         return None
     if not math.isfinite(found) or (missing is not None and found == missing):
         return None
@@ -92,11 +92,11 @@ def parse_time(value: Any) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # OverflowError: beyond year 9999 in UTC
         return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 def require_aware(moment: dt.datetime) -> None:

@@ -249,8 +249,8 @@ def _http_date(value: str | None) -> dt.datetime | None:
         return None
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if moment.tzinfo is None:  # "-0000" or an obsolete zone: HTTP dates are GMT
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: beyond year 9999 in UTC
         return None
-    if moment.tzinfo is None:  # "-0000" or an obsolete zone: HTTP dates are GMT
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)

@@ -80,11 +80,11 @@ def _pub_date(value: str | None) -> dt.date | None:
         return None
     try:
         moment = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
+        if moment.tzinfo is None:  # "-0000": UTC without a known zone
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(MENU_ZONE).date()
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: beyond year 9999 here
         return None
-    if moment.tzinfo is None:  # "-0000": UTC without a known zone
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(MENU_ZONE).date()
 
 
 def _guid_date(value: str | None) -> dt.date | None:
