@@ -24,7 +24,10 @@ For each database (SQLite, PostgreSQL) in a fresh temporary data folder:
    omission). `client_lag` says how late the client itself was in sending.
 
     python bench/load.py [--db sqlite|postgres|both] [--preschools 80] [--kiosks 1000] [--rate 100]
-                         [--duration 60] [--knee] [--profile PREFIX]
+                         [--duration 60] [--workers 1] [--knee] [--profile PREFIX]
+
+`--workers N` starts `laiban serve --workers N` (N processes on one port); the server's CPU time and
+memory are then those of the parent and its workers together.
 
 `--knee` steps the ask rate up (10, 25, 40, 50, 60, 75, 100, 150, 200, 300, …; `--knee-step` seconds
 each, the polling and the admins at the fleet's level throughout) until anything fails, the client cannot
@@ -447,11 +450,13 @@ sys.exit(cli.main(sys.argv[1:]))
 
 
 def start_server(
-    data_dir: Path, database_url: str | None, profile: Path | None, nodelay: bool = False
+    data_dir: Path, database_url: str | None, profile: Path | None, nodelay: bool = False, workers: int = 1
 ) -> Server:
     port = free_port()
     launcher = ["-c", NODELAY_SERVE] if nodelay else ["-m", "laiban.cli"]
     command = [sys.executable, *launcher, "serve", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     if profile is not None:
         kind = (
             "raw" if profile.suffix == ".txt" else "speedscope" if profile.suffix == ".json" else "flamegraph"
@@ -593,7 +598,7 @@ class Snapshot:
 def snapshot(server_pid: int, postmaster: int | None) -> Snapshot:
     return Snapshot(
         time.monotonic(),
-        cpu_ticks(server_pid),
+        cpu_ticks(server_pid, with_children=True),  # with --workers: the workers
         cpu_ticks(postmaster, with_children=True) if postmaster else 0,
         time.process_time(),
         machine_ticks(),
@@ -836,7 +841,8 @@ class Load:
     async def sample_memory(self) -> None:
         while not self.stopping:
             if self.phase is not None:
-                self.phase.rss.append((time.monotonic(), rss_mb(self.server_pid)))
+                server_and_workers = [self.server_pid, *children_of_pid(self.server_pid)]
+                self.phase.rss.append((time.monotonic(), sum(rss_mb(pid) for pid in server_and_workers)))
             await asyncio.sleep(1.0)
 
     def _begin(self, phase: Phase | None, postmaster: int | None) -> None:
@@ -1040,7 +1046,7 @@ def run_database(db: str, args: argparse.Namespace, timezone: str) -> None:
             say(f"{prefix}_local_time", fleet.local_time)
             suffix = args.profile_format
             profile = Path(f"{args.profile}-{db}.{suffix}").resolve() if args.profile else None
-            server = start_server(data_dir, database_url, profile, args.tcp_nodelay)
+            server = start_server(data_dir, database_url, profile, args.tcp_nodelay, args.workers)
             try:
                 server_pid = server.pid()
                 warm_up(server.base_url, fleet)
@@ -1141,7 +1147,7 @@ def costs(prefix: str, base_url: str, fleet: Fleet, server_pid: int, repeat: int
         for name, make in kinds:
             times = []
             count = max(1, repeat // 10) if name == "answers" else repeat
-            before = cpu_ticks(server_pid)
+            before = cpu_ticks(server_pid, with_children=True)
             for _ in range(count):
                 kiosk = rng.choice(fleet.kiosks)
                 method, url, body = make(kiosk)
@@ -1151,7 +1157,7 @@ def costs(prefix: str, base_url: str, fleet: Fleet, server_pid: int, repeat: int
                 )
                 times.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
-            used = (cpu_ticks(server_pid) - before) / TICKS * 1000 / count
+            used = (cpu_ticks(server_pid, with_children=True) - before) / TICKS * 1000 / count
             say(f"{prefix}_cost[{name}]_server_cpu_ms", used)
             say(f"{prefix}_cost[{name}]_p50_ms", percentile(times, 50))
 
@@ -1174,6 +1180,7 @@ def main() -> None:
     parser.add_argument("--answers-every", type=float, default=3600.0, help="GET /api/v1/answers, s")
     parser.add_argument("--ratings", type=float, default=1.0, help="children's ratings per second")
     parser.add_argument("--admins", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="laiban serve --workers N (default 1)")
     parser.add_argument("--admin-every", type=float, default=10.0, help="seconds between an admin's saves")
     parser.add_argument("--timezone", default="auto", help="the preschools' zone (auto: a working morning)")
     parser.add_argument("--profile", metavar="PREFIX", help="run the server under py-spy: PREFIX-<db>.svg")
@@ -1193,8 +1200,8 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if args.preschools < 1 or args.kiosks < 1 or args.rate <= 0 or args.duration <= 0:
-        parser.error("--preschools, --kiosks, --rate and --duration must be positive")
+    if args.preschools < 1 or args.kiosks < 1 or args.rate <= 0 or args.duration <= 0 or args.workers < 1:
+        parser.error("--preschools, --kiosks, --rate, --duration and --workers must be positive")
     if args.profile and shutil.which("py-spy") is None:
         parser.error("--profile needs py-spy (pip install py-spy)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
@@ -1206,6 +1213,7 @@ def main() -> None:
     say("load_loadavg_before", os.getloadavg()[0])
     say("load_timezone", timezone)
     say("load_tcp_nodelay_patch", int(args.tcp_nodelay))
+    say("load_workers", args.workers)
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         run_database(db, args, timezone)
     say("load_loadavg_after", os.getloadavg()[0])

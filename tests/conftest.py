@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from laiban.web.app import create_app
 
 from .localserver import LocalServer
 from .pg import TempPostgres, find_bin_dir
+from .serving import Launch, Server, free_port, serve_command
 from .world import World, build_world
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -215,3 +217,61 @@ def server(_local_server: LocalServer) -> Iterator[LocalServer]:
     _local_server.reset()
     yield _local_server
     _local_server.reset()  # wakes any handler still sleeping
+
+
+# --- a real `laiban serve` in a subprocess (tests/serving.py) -------------------------------------------
+
+
+@pytest.fixture
+def server_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LAIBAN_")}
+    env.update(
+        LAIBAN_DATA_DIR=str(tmp_path / "data"),
+        LAIBAN_DATABASE_URL=database_url,
+        PYTHONIOENCODING="utf-8",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture
+def launch(server_env: dict[str, str], tmp_path: Path) -> Iterator[Launch]:
+    """Starts `laiban serve [args]` (and waits for /healthz); every server, and every worker process it
+    started, is stopped at the end of the test.
+
+    Depends on `server_env`, hence on `database_url`: the servers stop before the test database is dropped.
+    """
+    started: list[Server] = []
+
+    def start(
+        port: int | None = None,
+        *,
+        wait: bool = True,
+        env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
+    ) -> Server:
+        port = port or free_port()
+        env = env or server_env
+        log = tmp_path / f"server-{len(started) + 1}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                serve_command(port, *args),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        server = Server(process, port, log, env)
+        started.append(server)
+        if wait:
+            server.wait_until_healthy()
+        return server
+
+    yield start
+    for server in started:
+        try:
+            server.stop()
+        finally:
+            if server.process.poll() is None:
+                server.kill()
+            server.kill_leftovers()

@@ -152,7 +152,7 @@ def count(engine: Engine, statement: Select[tuple[int]]) -> int:
 
 HELP_CASES = {
     "laiban": ((), ("usage: laiban", "serve", "demo", "db", "users", "fetch")),
-    "serve": (("serve",), ("usage: laiban serve", "--port", "--host", "--demo")),
+    "serve": (("serve",), ("usage: laiban serve", "--port", "--host", "--demo", "--workers")),
     "demo": (("demo",), ("usage: laiban demo", "Solrosen")),
     "db": (("db",), ("usage: laiban db", "upgrade")),
     "db upgrade": (("db", "upgrade"), ("usage: laiban db upgrade",)),

@@ -11,11 +11,9 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,126 +21,11 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-STARTUP_DEADLINE = 30.0  # seconds until /healthz must answer 200
-STOP_TIMEOUT = 15.0
+from .serving import STOP_TIMEOUT, Launch, Server, free_port, serve_command
+
 PASSWORD = "korrekt häst batteri"
 EMAIL = "chef@norrstad.example"
 SLUG = "ekorren"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "laiban.cli", "serve", "--port", str(port)]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-    env: dict[str, str] = field(repr=False)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")
-        except OSError:
-            return "(no output)"
-
-    def describe(self) -> str:
-        return (
-            f"laiban serve on port {self.port}, exit {self.process.poll()}\n--- output ---\n{self.output()}"
-        )
-
-    def wait_until_healthy(self, deadline: float = STARTUP_DEADLINE) -> float:
-        """Seconds until /healthz answered 200; fails the test with the server's output otherwise."""
-        started = time.monotonic()
-        last_error = "no answer yet"
-        while time.monotonic() - started < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the server exited before it answered /healthz\n{self.describe()}")
-            try:
-                response = httpx.get(f"{self.base_url}/healthz", timeout=2.0)
-            except httpx.TransportError as exc:
-                last_error = repr(exc)
-            else:
-                if response.status_code == 200:
-                    return time.monotonic() - started
-                last_error = f"{response.status_code} {response.text}"
-            time.sleep(0.05)
-        pytest.fail(f"/healthz did not answer 200 within {deadline} s ({last_error})\n{self.describe()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as in a crash or a power cut of the process."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=STOP_TIMEOUT)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def server_env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LAIBAN_")}
-    env.update(
-        LAIBAN_DATA_DIR=str(tmp_path / "data"),
-        LAIBAN_DATABASE_URL=database_url,
-        PYTHONIOENCODING="utf-8",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-Launch = Callable[..., Server]
-
-
-@pytest.fixture
-def launch(server_env: dict[str, str], tmp_path: Path) -> Iterator[Launch]:
-    """Starts `laiban serve` (and waits for /healthz); every server is stopped at the end of the test.
-
-    Depends on `server_env`, hence on `database_url`: the servers stop before the test database is dropped.
-    """
-    started: list[Server] = []
-
-    def start(port: int | None = None, *, wait: bool = True, env: dict[str, str] | None = None) -> Server:
-        port = port or free_port()
-        env = env or server_env
-        log = tmp_path / f"server-{len(started) + 1}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                serve_command(port),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(process, port, log, env)
-        started.append(server)
-        if wait:
-            server.wait_until_healthy()
-        return server
-
-    yield start
-    for server in started:
-        try:
-            server.stop()
-        finally:
-            if server.process.poll() is None:
-                server.kill()
 
 
 # --- admin over HTTP ---------------------------------------------------------------------------------

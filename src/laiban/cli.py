@@ -1,4 +1,4 @@
-"""The `laiban` command: serve, demo, db, users, fetch. `laiban COMMAND --help` explains each."""
+"""The `laiban` command: serve, demo, db, backup, restore, users, fetch. `laiban COMMAND --help` explains."""
 
 from __future__ import annotations
 
@@ -48,6 +48,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _database(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -76,34 +82,84 @@ def _print_demo(engine: Engine, settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from laiban import logs
+
+    started = time.perf_counter()
+    settings = _settings(args)
+    if args.workers:
+        settings = replace(settings, workers=args.workers)
+    logs.configure(settings.log_level, settings.log_format, with_pid=settings.workers > 1)
+    listener = _listen(settings.host, settings.port)
+    engine = _database(settings)  # migrations run here, once, before any worker starts
+    if args.demo:
+        _print_demo(engine, settings)
+    if settings.workers == 1:
+        _serve(settings, listener, engine, started)
+        return
+    _serve_workers(settings, listener, engine, started)
+
+
+def _serve(settings: Settings, listener: socket.socket, engine: Engine, started: float | None = None) -> None:
+    """One server process on the bound socket, until SIGTERM or SIGINT; says it is ready if `started`."""
     import uvicorn
 
     from laiban.web.app import create_app
 
-    started = time.perf_counter()
-    settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    listener = _listen(settings.host, settings.port)
-    engine = _database(settings)
-    if args.demo:
-        _print_demo(engine, settings)
     app = create_app(settings, engine)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=settings.log_level, proxy_headers=True, access_log=False)
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go through laiban.logs like every other (text or JSON)
+        access_log=False,  # our own access log leaves out query strings (see web/app.py)
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,  # only the proxy may say who the client is
     )
+    server = uvicorn.Server(config)
     # Once the server answers: build the understanding models (so the first child does not wait) and
     # start the refresh jobs. Afterwards, so that they do not slow down the start.
     threading.Thread(
         target=_background, args=(server, engine, settings), name="laiban-background", daemon=True
     ).start()
-    print(
-        f"Laiban {__version__} serves http://{settings.host}:{settings.port}/admin "
-        f"(ready in {time.perf_counter() - started:.2f} s)",
-        flush=True,
-    )
+    if started is not None:
+        _announce(settings, started)
     server.run(sockets=[listener])
+
+
+def _serve_workers(settings: Settings, listener: socket.socket, engine: Engine, started: float) -> None:
+    """`--workers N`: N forked processes on the one socket, each with its own engine (see supervisor)."""
+    from laiban.supervisor import WorkersFailing, supervise
+    from laiban.web.app import create_app
+
+    create_app(settings, engine)  # imports every module once here, so that each worker starts in ms
+    engine.dispose()  # no pooled connection may be shared with the workers
+    if settings.is_sqlite:
+        log.warning(
+            "%d workers on SQLite: it works (WAL), but PostgreSQL is the database for several workers",
+            settings.workers,
+        )
+
+    def work() -> None:
+        _serve(settings, listener, make_engine(settings.database_url))
+
+    _announce(settings, started)
+    try:
+        supervise(settings.workers, work)
+    except WorkersFailing as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        listener.close()
+
+
+def _announce(settings: Settings, started: float) -> None:
+    workers = f" with {settings.workers} workers" if settings.workers > 1 else ""
+    line = (
+        f"Laiban {__version__} serves http://{settings.host}:{settings.port}/admin{workers} "
+        f"(ready in {time.perf_counter() - started:.2f} s)"
+    )
+    if settings.log_format == "json":  # one JSON object per line on both streams
+        log.info("%s", line)
+    else:
+        print(line, flush=True)
 
 
 def _background(server: object, engine: Engine, settings: Settings) -> None:
@@ -149,6 +205,40 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     settings = _settings(args)
     _database(settings)
     print("The database is up to date.")
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from laiban.store.backup import describe_database, human_size, make_backup
+
+    settings = _settings(args)
+    saved = make_backup(settings.database_url, args.file, force=args.force)
+    print(
+        f"Saved {describe_database(settings.database_url)} to {saved.path} "
+        f"({human_size(saved.size)}, schema {saved.revision})."
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from laiban.store.backup import describe_database, human_size, open_backup, restore_backup
+
+    settings = _settings(args)
+    backup = open_backup(args.file, settings.database_url)  # refuses a bad file before anything changes
+    where = describe_database(settings.database_url)
+    if not args.yes:
+        print(
+            f"Restoring replaces everything in {where} with the backup {backup.path} "
+            f"({human_size(backup.size)}, schema {backup.revision}). Type yes to go on: ",
+            end="",
+            flush=True,
+        )
+        answer = sys.stdin.readline()
+        if not answer.endswith("\n"):  # end of input: end the question's line
+            print()
+        if answer.strip().lower() not in ("yes", "y"):
+            raise CommandError("Nothing was restored (answer yes, or give --yes).")
+    revision = restore_backup(backup, settings.database_url)
+    updated = f", brought up to schema {revision}" if revision != backup.revision else ""
+    print(f"Restored {where} from {backup.path} (schema {backup.revision}{updated}).")
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -328,6 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default LAIBAN_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="port to listen on (default LAIBAN_PORT or 8000)")
     serve.add_argument("--demo", action="store_true", help="create or refresh the demo preschool first")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="server processes on the one port (default LAIBAN_WORKERS or 1; several: use PostgreSQL)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = commands.add_parser(
@@ -344,6 +440,25 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", help="apply all migrations", description="Bring the database schema up to date."
     )
     upgrade.set_defaults(func=cmd_db_upgrade)
+
+    backup = commands.add_parser(
+        "backup",
+        help="save the whole database to a file",
+        description="Save a consistent copy of the whole database to FILE, safe while the server runs: "
+        "SQLite's online backup, or pg_dump's custom format for PostgreSQL.",
+    )
+    backup.add_argument("file", metavar="FILE", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser(
+        "restore",
+        help="replace the whole database with a backup",
+        description="Replace everything in the database with the backup in FILE (made by `laiban backup`), "
+        "then apply the migrations. A damaged file or one made by a newer Laiban changes nothing.",
+    )
+    restore.add_argument("file", metavar="FILE", help="the backup file to restore")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.set_defaults(func=cmd_restore)
 
     users = commands.add_parser("users", help="staff accounts", description="Manage staff accounts.")
     user_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)

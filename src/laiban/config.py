@@ -7,6 +7,7 @@ Every invalid value raises `ConfigError` with one sentence that names the settin
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -96,6 +97,30 @@ def _as_bool(name: str, raw: Any) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}.")
 
 
+def _as_log_format(name: str, raw: Any) -> str:
+    text = str(raw).strip().lower()
+    if text not in ("text", "json"):
+        raise ConfigError(f"{name} must be text or json, not {raw!r}.")
+    return text
+
+
+def _as_addresses(name: str, raw: Any) -> str:
+    """Comma-separated IP addresses or networks (`127.0.0.1, 10.0.0.0/8`; a list in TOML), or `*` for any."""
+    text = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw)
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if items == ["*"]:
+        return "*"
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            items = []
+            break
+    if not items:
+        raise ConfigError(f"{name} must be IP addresses or networks separated by commas (or *), not {raw!r}.")
+    return ",".join(items)
+
+
 def _as_log_level(name: str, raw: Any) -> str:
     text = str(raw).strip().lower()
     if text not in ("debug", "info", "warning", "error"):
@@ -113,6 +138,9 @@ class Settings:
     port: int = 8000
     secret_key: str = ""
     log_level: str = "info"
+    log_format: str = "text"  # or "json": one JSON object per line, for journald, Loki, ELK
+    workers: int = 1  # server processes of `laiban serve` on one socket
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For/-Proto are believed
     session_hours: int = 12
     login_max_failures: int = 5
     login_window_minutes: int = 15
@@ -159,6 +187,9 @@ class Settings:
             "port": get("port", _as_port, cls.port),
             "secret_key": get("secret_key", _as_secret, ""),
             "log_level": get("log_level", _as_log_level, cls.log_level),
+            "log_format": get("log_format", _as_log_format, cls.log_format),
+            "workers": get("workers", _as_positive_int, cls.workers),
+            "forwarded_allow_ips": get("forwarded_allow_ips", _as_addresses, cls.forwarded_allow_ips),
             "session_hours": get("session_hours", _as_positive_int, cls.session_hours),
             "login_max_failures": get("login_max_failures", _as_positive_int, cls.login_max_failures),
             "login_window_minutes": get("login_window_minutes", _as_positive_int, cls.login_window_minutes),
