@@ -232,39 +232,41 @@ def _today(request: Request, db: Session, device: Device) -> tuple[Today, Contex
     "/ask", summary="Ask Laiban: a question in words or a tapped picture", responses={401: ERRORS[401]}
 )
 async def ask(body: AskRequest, request: Request) -> AskResponse:
-    def work(db: Session, device: Device) -> AskResponse:
-        preschool = device.preschool
-        lang = body.lang or preschool.languages[0]
-        if lang not in preschool.languages:
-            raise ApiError(
-                422, f"lang: {lang!r} is not one of this preschool's languages.", code="invalid_request"
-            )
-        if (body.text is None) == (body.intent is None):
-            raise ApiError(422, "Send either text or intent.", code="invalid_request")
-        if lang not in assistant.speakable((lang,)):
-            raise ApiError(422, f"lang: Laiban cannot speak {lang!r} yet.", code="invalid_request")
-        if body.text is not None and lang not in understanding.available_languages():
-            raise ApiError(
-                422,
-                f"lang: Laiban cannot understand {lang!r} yet; tap a picture instead.",
-                code="invalid_request",
-            )
-        previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
-        tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
-        today, context = _today(request, db, device)
-        if body.child is not None and body.child not in {child.id for child in today.children}:
-            raise ApiError(404, "There is no such child at this kiosk.")
-        reply = assistant.ask(
-            lang=lang,
-            today=replace(today, asking_child=body.child),
-            context=context,
-            question=body.text,
-            intent=tapped,
-            previous=previous,
-        )
-        return AskResponse(**reply.as_json())
+    return await for_device(request, lambda db, device: reply_to(body, request, db, device))
 
-    return await for_device(request, work)
+
+def reply_to(body: AskRequest, request: Request, db: Session, device: Device) -> AskResponse:
+    """Laiban's answer to the kiosk's question (POST /ask; POST /listen with the words it heard)."""
+    preschool = device.preschool
+    lang = body.lang or preschool.languages[0]
+    if lang not in preschool.languages:
+        raise ApiError(
+            422, f"lang: {lang!r} is not one of this preschool's languages.", code="invalid_request"
+        )
+    if (body.text is None) == (body.intent is None):
+        raise ApiError(422, "Send either text or intent.", code="invalid_request")
+    if lang not in assistant.speakable((lang,)):
+        raise ApiError(422, f"lang: Laiban cannot speak {lang!r} yet.", code="invalid_request")
+    if body.text is not None and lang not in understanding.available_languages():
+        raise ApiError(
+            422,
+            f"lang: Laiban cannot understand {lang!r} yet; tap a picture instead.",
+            code="invalid_request",
+        )
+    previous = _intent(body.previous.intent, body.previous.slots, "previous") if body.previous else None
+    tapped = _intent(body.intent, body.slots, "intent") if body.intent is not None else None
+    today, context = _today(request, db, device)
+    if body.child is not None and body.child not in {child.id for child in today.children}:
+        raise ApiError(404, "There is no such child at this kiosk.")
+    reply = assistant.ask(
+        lang=lang,
+        today=replace(today, asking_child=body.child),
+        context=context,
+        question=body.text,
+        intent=tapped,
+        previous=previous,
+    )
+    return AskResponse(**reply.as_json())
 
 
 class ChildOut(BaseModel):
