@@ -17,12 +17,23 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering; cut short when the test ends
+    # A source that trickles: `piece` bytes of the body every `pace` seconds (and, with `slow_head`, of
+    # the status line and headers too). It stops without finishing when the test ends.
+    pace: float = 0.0
+    piece: int = 1
+    slow_head: bool = False
+    # A body without end: `body` again and again (chunked, no Content-Length), `pace` seconds apart,
+    # until the client hangs up or the test ends.
+    endless: bool = False
 
 
 @dataclass
 class Seen:
     path: str  # with the query
     headers: dict[str, str]  # names in lower case
+    sent: int = 0  # bytes of the body written so far
+    hung_up: bool = False  # the client closed the connection before the reply was written
+    ended: threading.Event = field(default_factory=threading.Event)  # the reply is over, one way or another
 
 
 Route = Reply | Callable[[Seen], Reply]
@@ -32,6 +43,25 @@ def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None =
     return Reply(
         status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
     )
+
+
+class _Paced:
+    """The handler's output, written `piece` bytes every `pace` seconds (for a trickling status line and
+    headers); stops writing when the test ends."""
+
+    def __init__(self, out: Any, reply: Reply, release: threading.Event) -> None:
+        self.out, self.reply, self.release = out, reply, release
+
+    def write(self, data: bytes) -> int:
+        step = max(self.reply.piece, 1)
+        for start in range(0, len(data), step):
+            if self.release.wait(self.reply.pace):
+                raise OSError("the test is over")
+            self.out.write(data[start : start + step])
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:  # flush, closed, close …
+        return getattr(self.out, name)
 
 
 class LocalServer:
@@ -58,14 +88,46 @@ class LocalServer:
                 if reply.delay:
                     release.wait(reply.delay)
                 try:
+                    if reply.slow_head:
+                        self.wfile = _Paced(self.wfile, reply, release)  # type: ignore[assignment]
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
+                    if reply.endless:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    else:
+                        self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if reply.endless:
+                        self._send_endless(reply, seen, release)
+                    elif reply.pace:
+                        self._send_paced(reply, seen, release)
+                    else:
+                        self.wfile.write(reply.body)
+                        seen.sent = len(reply.body)
                 except OSError:
-                    pass  # the client gave up (timeout test)
+                    seen.hung_up = True  # the client gave up (timeout and size tests)
+                    self.close_connection = True
+                finally:
+                    seen.ended.set()
+
+            def _send_paced(self, reply: Reply, seen: Seen, release: threading.Event) -> None:
+                for start in range(0, len(reply.body), max(reply.piece, 1)):
+                    if start and release.wait(reply.pace):
+                        self.close_connection = True  # the test is over: the reply stays unfinished
+                        return
+                    piece = reply.body[start : start + max(reply.piece, 1)]
+                    self.wfile.write(piece)
+                    seen.sent += len(piece)
+
+            def _send_endless(self, reply: Reply, seen: Seen, release: threading.Event) -> None:
+                chunk = b"%x\r\n%s\r\n" % (len(reply.body), reply.body)
+                while reply.body and not release.is_set():
+                    self.wfile.write(chunk)
+                    seen.sent += len(reply.body)
+                    if reply.pace:
+                        release.wait(reply.pace)
+                self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

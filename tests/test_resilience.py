@@ -4,7 +4,9 @@ local stand-in for SMHI, MET Norway and skolmaten.se, and the real kiosk API and
 What must hold: a failing round finishes, records the failure for staff and backs off further each time;
 the last good forecast and menu stay, and children keep getting the same answers from them; an old
 forecast is never told as today's weather; when the source is back, the next due round stores the new
-data and clears the failure; a round stuck on a slow source never slows a question.
+data and clears the failure; a round stuck on a slow source never slows a question; a source that
+trickles or never ends its reply is given up on at a deadline or a size cap; an exception nobody expected
+(a bug) is one location's or preschool's failure like any other, and the round goes on.
 
 The kiosk answers at the real present moment (the API has no clock to set), so the forecasts and menus
 served here are made around the present, and the jobs' clock is set relative to it.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import logging
 import socket
 import threading
 import time
@@ -63,13 +66,46 @@ NO_MENU = "Jag vet inte vad det blir till lunch då. Köket kanske överraskar o
 UNREACHABLE = "Laiban kunde inte nå källan. Kontrollera serverns nätverk; Laiban försöker igen senare."
 TIMEOUT = "Källan svarade inte i tid. Laiban försöker igen senare."
 UNREADABLE = "Källan skickade något som inte går att läsa. Laiban försöker igen senare."
+TOO_LARGE = "Källan skickade ett alldeles för stort svar. Laiban försöker igen senare."
 WEATHER_ERROR = "Varken SMHI eller MET Norway gav någon prognos. "
+# … and about a failure that is no source's fault (a bug; the log has the traceback).
+WEATHER_BUG = (
+    "Något oväntat gick fel när Laiban hämtade prognosen. Laiban försöker igen senare; den som sköter "
+    "servern hittar detaljerna i loggen."
+)
+MENU_BUG = (
+    "Något oväntat gick fel när Laiban hämtade matsedeln. Laiban försöker igen senare; den som sköter "
+    "servern hittar detaljerna i loggen."
+)
 
-KINDS = ("down", "slow", "html", "truncated", "wrong_shape", "no_values", "huge", "out_of_range")
-MENU_KINDS = ("down", "slow", "html", "truncated", "wrong_shape", "huge")
-REASON = {"down": UNREACHABLE, "slow": TIMEOUT} | dict.fromkeys(KINDS[2:], UNREADABLE)
+KINDS = (
+    "down",
+    "slow",
+    "trickle",
+    "endless",
+    "html",
+    "truncated",
+    "wrong_shape",
+    "no_values",
+    "huge",
+    "out_of_range",
+    "absurd",
+)
+MENU_KINDS = ("down", "slow", "trickle", "endless", "html", "truncated", "wrong_shape", "huge")
+REASON = dict.fromkeys(KINDS, UNREADABLE) | {
+    "down": UNREACHABLE,
+    "slow": TIMEOUT,
+    "trickle": TIMEOUT,
+    "endless": TOO_LARGE,
+}
 SLOW = 0.3  # the jobs' client timeout in the outage rounds, in seconds; a slow source takes longer
 NEVER = 30.0  # seconds a slow source would take; the test ends it early (LocalServer.reset)
+DEADLINE = 1.0  # the jobs' deadline for a whole reply in the outage rounds, in seconds (else 30)
+TRICKLE = 0.05  # seconds between pieces of a trickling reply: each within SLOW, the whole far beyond DEADLINE
+# Nested deeper than Python's JSON reader can recurse: it raises RecursionError, not a ValueError, and no
+# parser here expects that. It stands in for "a bug in a parser" in the safety-net tests; should the
+# sources learn to refuse it as a SourceError, those tests need another reply that crashes a parser.
+TOO_DEEP = "[" * 100_000 + "]" * 100_000
 
 
 def path_of(latitude: float, longitude: float) -> str:
@@ -164,6 +200,10 @@ def weather_garbage(kind: str, server: LocalServer) -> None:
     if kind == "slow":
         reply = json_reply(smhi_payload(*NEW_WEATHER))
         reply.delay = NEVER
+    elif kind == "trickle":  # the whole forecast, but a hundred bytes at a time
+        reply = Reply(200, json.dumps(smhi_payload(*NEW_WEATHER)).encode(), JSON, pace=TRICKLE, piece=100)
+    elif kind == "endless":  # a body that never ends (whitespace: JSON that could still turn out valid)
+        reply = Reply(200, b" " * 65536, JSON, endless=True)
     elif kind == "html":
         reply = Reply(200, b"<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>", HTML)
     elif kind == "truncated":
@@ -196,6 +236,17 @@ def weather_garbage(kind: str, server: LocalServer) -> None:
             },
             headers={"Expires": "Fri, 31 Dec 9999 23:00:00 -0500"},
         )
+    elif kind == "absurd":  # finite numbers no weather has: 1e300 °C overflowed "feels like" into NaN
+        payload = smhi_payload(*NEW_WEATHER)
+        absurd = {"air_temperature": 1e300, "relative_humidity": 100, "wind_speed": 1e300}
+        for entry in payload["timeSeries"]:
+            entry["data"].update(absurd)
+        met = [
+            {"time": entry["time"], "data": {"instant": {"details": absurd}}}
+            for entry in payload["timeSeries"]
+        ]
+        payload["properties"] = {"timeseries": met}
+        reply = json_reply(payload)
     else:
         raise AssertionError(kind)
     for path in paths:
@@ -205,6 +256,10 @@ def weather_garbage(kind: str, server: LocalServer) -> None:
 def menu_garbage(kind: str, server: LocalServer) -> None:
     if kind == "slow":
         reply = Reply(200, rss(NEW_DISH, this_fortnight()), RSS, delay=NEVER)
+    elif kind == "trickle":
+        reply = Reply(200, rss(NEW_DISH, this_fortnight()), RSS, pace=TRICKLE, piece=20)
+    elif kind == "endless":  # items without end, in a channel that never closes
+        reply = Reply(200, b"<item><description>Fisk</description></item>" * 1000, RSS, endless=True)
     elif kind == "html":
         reply = Reply(200, b"<!DOCTYPE html><html><body><p>Sidan finns inte</p></body></html>", HTML)
     elif kind == "truncated":
@@ -335,6 +390,11 @@ def minutes(n: float) -> dt.timedelta:
     return dt.timedelta(minutes=n)
 
 
+def local_minute(moment: dt.datetime) -> str:
+    """A stored moment as the admin pages show it (the preschools are in Stockholm's time)."""
+    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
 def forget_the_forecasts(sessions: sessionmaker[Session]) -> None:
     """Back to a server that has never fetched a forecast (each kind of outage starts from there)."""
     with transaction(sessions) as session:
@@ -379,7 +439,7 @@ def test_weather_outages_back_off_keep_the_forecast_and_recover(
         broken = down if kind == "down" else sources
         at = present - minutes(25)  # due: the forecast is 35 minutes old
         for failures in (1, 2, 3):
-            said = refresh_forecasts(engine, broken, at, impatient)  # finishes without raising
+            said = refresh_forecasts(engine, broken, at, impatient, deadline=DEADLINE)  # does not raise
             assert "failed" in said, kind
             row = forecast_row(sessions)
             assert (row.failures, row.last_attempt_at) == (failures, at), kind
@@ -388,7 +448,9 @@ def test_weather_outages_back_off_keep_the_forecast_and_recover(
             # The last good forecast stays, with its true age.
             assert (row.source, row.fetched_at, row.steps) == (before.source, before.fetched_at, before.steps)
             asked = len(server.seen)
-            waiting = refresh_forecasts(engine, broken, at + minutes(2**failures - 1), impatient)
+            waiting = refresh_forecasts(
+                engine, broken, at + minutes(2**failures - 1), impatient, deadline=DEADLINE
+            )
             assert "waiting after" in waiting and len(server.seen) == asked, kind  # not asked before its time
             at += minutes(2**failures)
         assert answers(ask) == told, kind  # the children hear the same, from the stored forecast
@@ -454,7 +516,7 @@ def test_menu_outages_back_off_keep_the_menu_and_recover(
         broken = down if kind == "down" else sources
         at = present + dt.timedelta(hours=3, minutes=1)  # due again
         for failures in (1, 2, 3):
-            assert "failed" in refresh_menus(engine, broken, at, impatient), kind
+            assert "failed" in refresh_menus(engine, broken, at, impatient, deadline=DEADLINE), kind
             source = menu_source(sessions, ekorren.ekorren)
             assert (source.failures, source.last_attempt_at) == (failures, at), kind
             assert source.next_attempt_at == at + minutes(5 * 2**failures), kind  # 10, 20, 40 minutes
@@ -462,7 +524,9 @@ def test_menu_outages_back_off_keep_the_menu_and_recover(
             assert source.last_success_at == present, kind
             assert menu_rows(sessions, ekorren.ekorren) == stored, kind  # nothing erased or overwritten
             asked = len(server.seen)
-            waiting = refresh_menus(engine, broken, at + minutes(5 * 2**failures - 1), impatient)
+            waiting = refresh_menus(
+                engine, broken, at + minutes(5 * 2**failures - 1), impatient, deadline=DEADLINE
+            )
             assert waiting == "nothing due" and len(server.seen) == asked, kind
             at += minutes(5 * 2**failures)
         assert ask("lunch", day=lunch_day_slot())["text"] == told, kind
@@ -527,6 +591,110 @@ def test_garbage_for_one_preschool_does_not_stop_the_round_for_the_others(
     assert "ekorren: 0 day(s)" in said and "humlan: 15 day(s)" in said
     assert [text for *_, text, _source in menu_rows(sessions, ekorren.ekorren)] == ["Pedagogernas soppa"]
     assert len({day for day, *_ in menu_rows(sessions, ekorren.humlan)}) == 15
+
+
+# --- an exception nobody expected (a bug): that location's or preschool's failure, and the round goes on -
+
+
+def two_locations(sessions: sessionmaker[Session], world: World) -> None:
+    """Humlan shows the weather too, from another forecast location."""
+    with transaction(sessions) as session:
+        humlan = session.get_one(Preschool, world.humlan)
+        humlan.latitude, humlan.longitude = HUMLAN
+        humlan.modules = ["weather", "lunch"]
+
+
+def the_traceback(caplog: pytest.LogCaptureFixture, logger: str) -> BaseException:
+    """The one error the job logged, with its traceback; what it was."""
+    (record,) = [r for r in caplog.records if r.name == logger and r.levelno >= logging.ERROR]
+    assert record.exc_info is not None and record.exc_info[1] is not None
+    return record.exc_info[1]
+
+
+def test_an_unexpected_error_for_one_location_backs_off_and_the_round_goes_on(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    sources: Settings,
+    server: LocalServer,
+    http: httpx.Client,
+    ekorren: World,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    two_locations(sessions, ekorren)
+    for path in (path_of(*EKORREN), MET_PATH):  # Ekorren's location: both sources (Humlan's SMHI is fine)
+        server.routes[path] = Reply(200, TOO_DEEP.encode(), JSON)
+    server.routes[path_of(*HUMLAN)] = json_reply(smhi_payload(*NEW_WEATHER))
+    ours, other = location_key(*EKORREN), location_key(*HUMLAN)
+    at = utcnow()
+
+    with caplog.at_level(logging.WARNING, logger="laiban.jobs"):
+        said = refresh_forecasts(engine, sources, at, http)  # does not raise
+    assert f"{ours} failed: unexpected RecursionError (see the log)" in said
+    assert f"{other} from SMHI" in said
+    assert server.seen[0].path.startswith(path_of(*EKORREN))  # Ekorren's crash first; the round went on
+    assert isinstance(the_traceback(caplog, "laiban.jobs.weather"), RecursionError)
+    row = forecast_row(sessions)
+    assert (row.failures, row.last_attempt_at, row.next_attempt_at) == (1, at, at + minutes(2))
+    assert row.last_error == WEATHER_BUG and row.fetched_at is None
+    with sessions() as session:
+        assert session.get_one(StoredForecast, other).fetched_at == at
+
+    # Backed off like any failure: not asked before its time, then 2, 4 … minutes.
+    asked = len(server.seen)
+    assert f"{ours} waiting after 1 failure(s)" in refresh_forecasts(engine, sources, at + minutes(1), http)
+    assert len(server.seen) == asked
+    at += minutes(2)
+    assert f"{ours} failed: unexpected RecursionError" in refresh_forecasts(engine, sources, at, http)
+    row = forecast_row(sessions)
+    assert (row.failures, row.next_attempt_at, row.last_error) == (2, at + minutes(4), WEATHER_BUG)
+
+    server.routes[path_of(*EKORREN)] = json_reply(smhi_payload(*NEW_WEATHER))  # fixed (or SMHI is sane again)
+    at += minutes(4)
+    assert f"{ours} from SMHI" in refresh_forecasts(engine, sources, at, http)
+    row = forecast_row(sessions)
+    assert (row.failures, row.next_attempt_at, row.last_error, row.fetched_at) == (0, None, None, at)
+
+
+def test_an_unexpected_error_for_one_preschool_backs_off_and_the_round_goes_on(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    sources: Settings,
+    server: LocalServer,
+    http: httpx.Client,
+    ekorren: World,
+    browser_for: SignIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with transaction(sessions) as session:
+        menus.set_source(session, ekorren.ekorren, "mashie", "Helsingborg/ekorren")
+        menus.set_source(session, ekorren.humlan, "skolmaten", OTHER_SLUG)
+    mashie_page = f'<html><script>var weekMenues = {{"Weeks": {TOO_DEEP}}};</script></html>'
+    server.routes["/public/menu/Helsingborg/ekorren"] = Reply(200, mashie_page.encode(), HTML)
+    server.routes[rss_path(OTHER_SLUG)] = Reply(200, rss(NEW_DISH, this_fortnight()), RSS)
+    with_mashie = replace(sources, mashie_base_url=server.url)
+    at = utcnow()
+
+    with caplog.at_level(logging.WARNING, logger="laiban.jobs"):
+        said = refresh_menus(engine, with_mashie, at, http)  # does not raise
+    assert "ekorren failed: unexpected RecursionError (see the log)" in said
+    assert "humlan: 15 day(s) from skolmaten.se" in said
+    assert server.seen[0].path.startswith("/public/menu/")  # Ekorren's crash first; the round went on
+    assert isinstance(the_traceback(caplog, "laiban.jobs.menus"), RecursionError)
+    source = menu_source(sessions, ekorren.ekorren)
+    assert (source.failures, source.last_attempt_at, source.next_attempt_at) == (1, at, at + minutes(10))
+    assert source.last_error == "Mashie: " + MENU_BUG and source.last_success_at is None
+    assert menu_rows(sessions, ekorren.ekorren) == []
+    staff: Browser = browser_for(ekorren.pedagogue_ekorren, PASSWORD)
+    page = staff.get("/admin/p/ekorren/menu").text
+    assert "Senaste hämtningen misslyckades (1 gång i rad): Mashie: " + MENU_BUG in page
+
+    asked = len(server.seen)
+    assert refresh_menus(engine, with_mashie, at + minutes(9), http) == "nothing due"
+    assert len(server.seen) == asked
+    at += minutes(10)
+    assert "ekorren failed: unexpected RecursionError" in refresh_menus(engine, with_mashie, at, http)
+    source = menu_source(sessions, ekorren.ekorren)
+    assert (source.failures, source.next_attempt_at) == (2, at + minutes(20))
 
 
 # --- 2: honest about an old forecast and a missing menu -------------------------------------------------
@@ -630,6 +798,7 @@ def test_questions_are_answered_while_a_round_waits_for_a_slow_source(
 
 def test_staff_see_the_failing_sources_and_the_old_forecast(
     engine: Engine,
+    sessions: sessionmaker[Session],
     sources: Settings,
     down: Settings,
     server: LocalServer,
@@ -642,15 +811,20 @@ def test_staff_see_the_failing_sources_and_the_old_forecast(
     server.routes[rss_path(SLUG)] = Reply(200, rss(OLD_DISH, this_fortnight()), RSS)
     refresh_forecasts(engine, sources, present - minutes(190), http)
     refresh_menus(engine, sources, present - minutes(240), http)
-    for minute in (-30, -20):  # two failed rounds each
+    staff: Browser = browser_for(ekorren.pedagogue_ekorren, PASSWORD)
+    for failures, minute in ((1, -30), (2, -20)):  # two failed rounds each
         refresh_forecasts(engine, down, present + minutes(minute), http)
         refresh_menus(engine, down, present + minutes(minute), http)
-    staff: Browser = browser_for(ekorren.pedagogue_ekorren, PASSWORD)
-    weather = staff.get("/admin/p/ekorren/weather").text
-    assert "Senaste försöket misslyckades (2 gånger i rad): " + WEATHER_ERROR + UNREACHABLE in weather
-    assert "Prognosen är för gammal: barnen får höra att Laiban inte kan se vädret just nu." in weather
-    menu = staff.get("/admin/p/ekorren/menu").text
-    assert "Senaste hämtningen misslyckades: skolmaten.se: " + UNREACHABLE in menu
+        times = "1 gång" if failures == 1 else f"{failures} gånger"
+        weather = staff.get("/admin/p/ekorren/weather").text
+        assert f"Senaste försöket misslyckades ({times} i rad): " + WEATHER_ERROR + UNREACHABLE in weather
+        next_try = forecast_row(sessions).next_attempt_at
+        assert f"Nästa försök tidigast {local_minute(next_try)}." in weather  # type: ignore[arg-type]
+        assert "Prognosen är för gammal: barnen får höra att Laiban inte kan se vädret just nu." in weather
+        menu = staff.get("/admin/p/ekorren/menu").text
+        assert f"Senaste hämtningen misslyckades ({times} i rad): skolmaten.se: " + UNREACHABLE in menu
+        next_try = menu_source(sessions, ekorren.ekorren).next_attempt_at
+        assert f"Nästa försök tidigast {local_minute(next_try)}." in menu  # type: ignore[arg-type]
 
     server.routes[path_of(*EKORREN)] = json_reply(smhi_payload(*NEW_WEATHER))
     assert "from SMHI" in refresh_forecasts(engine, sources, present, http)  # due again, and back

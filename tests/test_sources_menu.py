@@ -564,3 +564,39 @@ def test_mashie_timeout(server: LocalServer, quick_client: httpx.Client) -> None
 def test_mashie_bad_menu_path(client: httpx.Client, menu_path: str) -> None:
     with pytest.raises(SourceError, match=r"^The Mashie menu address .* is not a valid menu path\.$"):
         mashie.fetch(client, "http://127.0.0.1:9", menu_path)
+
+
+# --- replies that are too slow or too large (sources.get; the weather tests have the rest) ---------------
+
+DEADLINE = 1.0  # seconds: the deadline these tests give (the jobs use sources.DEADLINE, 30 s)
+
+
+def test_the_fixtures_still_parse_within_the_tests_deadline(
+    server: LocalServer, client: httpx.Client, rss_text: str, mashie_html: str
+) -> None:
+    server.routes[RSS_PATH] = Reply(200, rss_text.encode(), RSS_TYPE)
+    assert skolmaten.fetch(client, server.url, SLUG, deadline=DEADLINE) == skolmaten.parse(rss_text)
+    server.routes[MASHIE_PATH] = Reply(200, mashie_html.encode(), HTML_TYPE)
+    assert mashie.fetch(client, server.url, MENU_PATH, deadline=DEADLINE) == mashie.parse(mashie_html)
+
+
+def test_a_trickling_mashie_page_is_given_up_at_the_deadline(
+    server: LocalServer, client: httpx.Client, mashie_html: str
+) -> None:
+    body = mashie_html.encode()
+    server.routes[MASHIE_PATH] = Reply(200, body, HTML_TYPE, pace=0.05, piece=10)  # some 14 s in all
+    with pytest.raises(SourceError, match=r"^Mashie did not finish its reply within 1 second\.$") as caught:
+        mashie.fetch(client, server.url, MENU_PATH, deadline=DEADLINE)
+    assert caught.value.kind == "timeout"
+    seen = server.seen[-1]
+    assert seen.ended.wait(10) and seen.hung_up and 0 < seen.sent < len(body)
+
+
+def test_an_endless_skolmaten_feed_is_cut_at_the_size_cap(server: LocalServer, client: httpx.Client) -> None:
+    item = b"<item><description>Fisk</description><guid>x-2026-11-23</guid></item>"
+    server.routes[RSS_PATH] = Reply(200, item * 1000, RSS_TYPE, endless=True)  # a channel that never closes
+    with pytest.raises(SourceError, match=r"^skolmaten\.se sent more than 5 MB\.$") as caught:
+        skolmaten.fetch(client, server.url, SLUG)
+    assert (caught.value.kind, caught.value.status) == ("too_large", 200)
+    seen = server.seen[-1]
+    assert seen.ended.wait(10) and seen.hung_up  # the client stopped reading and hung up

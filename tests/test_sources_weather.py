@@ -7,7 +7,9 @@ Helsingborg situation, rain from late morning, sleet around midnight, clearing t
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
+import math
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ import httpx
 import pytest
 
 from laiban.model.weather import Precipitation, Symbol, feels_like, location_key
-from laiban.sources import SourceError, metno, smhi
+from laiban.sources import MAX_BYTES, SourceError, metno, smhi
 
 from .localserver import LocalServer, Reply, Route, Seen, json_reply
 
@@ -816,6 +818,143 @@ def test_metno_connection_refused(client: httpx.Client) -> None:
         port = probe.getsockname()[1]
     with pytest.raises(SourceError, match=r"^MET Norway could not be reached \(.+\)\.$"):
         metno.fetch(client, f"http://127.0.0.1:{port}", LAT, LON, NOW, user_agent=USER_AGENT)
+
+
+# --- replies that are too slow, too large or odd on the wire (sources.get, shared by every source) ---------
+
+DEADLINE = 1.0  # seconds: the deadline these tests give (the jobs use sources.DEADLINE, 30 s)
+JSON_TYPE = {"Content-Type": "application/json"}
+TOO_LARGE = "Källan skickade ett alldeles för stort svar. Laiban försöker igen senare."
+
+
+def test_the_fixtures_still_parse_within_the_tests_deadline(
+    server: LocalServer, client: httpx.Client, smhi_payload: Any, met_payload: Any
+) -> None:
+    server.routes[SMHI_PATH] = json_reply(smhi_payload)
+    assert smhi.fetch(client, server.url, LAT, LON, NOW, deadline=DEADLINE) == smhi.parse(
+        smhi_payload, NOW, LAT, LON
+    )
+    server.routes[MET_PATH] = json_reply(met_payload)
+    forecast, _ = metno.fetch(client, server.url, LAT, LON, NOW, user_agent=USER_AGENT, deadline=DEADLINE)
+    assert forecast == metno.parse(met_payload, NOW, LAT, LON)
+    assert server.seen[-1].headers["connection"] == "close"  # a connection of its own (see sources.get)
+
+
+def test_a_trickling_reply_is_given_up_at_the_deadline(server: LocalServer, client: httpx.Client) -> None:
+    body = (FIXTURES / "smhi-snow1g-point-helsingborg.json").read_bytes()
+    # 100 bytes every 50 ms: each read is far within the client's 5 s timeout, the whole takes 40 s.
+    server.routes[SMHI_PATH] = Reply(200, body, JSON_TYPE, pace=0.05, piece=100)
+    with pytest.raises(SourceError) as caught:
+        smhi.fetch(client, server.url, LAT, LON, NOW, deadline=DEADLINE)
+    assert str(caught.value) == "SMHI did not finish its reply within 1 second."
+    assert (caught.value.kind, caught.value.status) == ("timeout", None)
+    assert caught.value.in_swedish() == "Källan svarade inte i tid. Laiban försöker igen senare."
+    seen = server.seen[-1]
+    assert seen.ended.wait(10) and seen.hung_up  # the client hung up …
+    assert 0 < seen.sent < len(body)  # … while the body was still trickling in
+
+
+def test_trickling_headers_are_given_up_at_the_deadline(server: LocalServer, client: httpx.Client) -> None:
+    # The status line and headers a byte every 50 ms: some 6 s before the body could even start.
+    server.routes[MET_PATH] = Reply(200, b"{}", JSON_TYPE, pace=0.05, slow_head=True)
+    with pytest.raises(SourceError, match=r"^MET Norway did not finish its reply within 1 second\.$"):
+        metno.fetch(client, server.url, LAT, LON, NOW, user_agent=USER_AGENT, deadline=DEADLINE)
+    seen = server.seen[-1]
+    assert seen.ended.wait(10) and seen.hung_up and seen.sent == 0
+
+
+def test_an_endless_reply_is_cut_at_the_size_cap(server: LocalServer, client: httpx.Client) -> None:
+    # Whitespace is valid padding in JSON: the reply could only be judged at its end, which never comes.
+    server.routes[SMHI_PATH] = Reply(200, b" " * 65536, JSON_TYPE, endless=True)
+    with pytest.raises(SourceError) as caught:
+        smhi.fetch(client, server.url, LAT, LON, NOW)  # the jobs' deadline: the cap ends it
+    assert str(caught.value) == "SMHI sent more than 5 MB."
+    assert (caught.value.kind, caught.value.status) == ("too_large", 200)
+    assert caught.value.in_swedish() == TOO_LARGE
+    seen = server.seen[-1]
+    assert seen.ended.wait(10) and seen.hung_up  # the client stopped reading and hung up
+    assert seen.sent > MAX_BYTES  # it read up to the cap (not less), and no further than the server sent
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_reply_of_exactly_the_cap_is_read_one_byte_more_is_not(
+    server: LocalServer, client: httpx.Client, smhi_payload: Any, extra: int
+) -> None:
+    body = json.dumps(smhi_payload).encode()
+    server.routes[SMHI_PATH] = Reply(200, body + b" " * (MAX_BYTES - len(body) + extra), JSON_TYPE)
+    if extra:
+        with pytest.raises(SourceError, match=r"^SMHI sent more than 5 MB\.$"):
+            smhi.fetch(client, server.url, LAT, LON, NOW)
+    else:
+        assert smhi.fetch(client, server.url, LAT, LON, NOW) == smhi.parse(smhi_payload, NOW, LAT, LON)
+
+
+def test_a_compressed_reply_is_decoded_and_capped_by_its_decoded_size(
+    server: LocalServer, client: httpx.Client, smhi_payload: Any
+) -> None:
+    gzipped = {**JSON_TYPE, "Content-Encoding": "gzip"}
+    server.routes[SMHI_PATH] = Reply(200, gzip.compress(json.dumps(smhi_payload).encode()), gzipped)
+    assert smhi.fetch(client, server.url, LAT, LON, NOW) == smhi.parse(smhi_payload, NOW, LAT, LON)
+
+    bomb = gzip.compress(b" " * (MAX_BYTES + 1))  # some 5 kB over the wire
+    server.routes[SMHI_PATH] = Reply(200, bomb, gzipped)
+    with pytest.raises(SourceError, match=r"^SMHI sent more than 5 MB\.$"):
+        smhi.fetch(client, server.url, LAT, LON, NOW)
+
+
+def test_a_body_that_does_not_decode_is_a_source_error(server: LocalServer, client: httpx.Client) -> None:
+    server.routes[SMHI_PATH] = Reply(200, b'{"timeSeries": []}', {**JSON_TYPE, "Content-Encoding": "gzip"})
+    with pytest.raises(SourceError, match=r"^SMHI sent a reply that cannot be decoded\.$") as caught:
+        smhi.fetch(client, server.url, LAT, LON, NOW)  # was httpx.DecodingError, past the jobs' handler
+    assert (caught.value.kind, caught.value.status) == ("invalid", 200)
+
+
+def test_a_redirect_loop_is_a_source_error(server: LocalServer) -> None:
+    server.routes[SMHI_PATH] = Reply(302, headers={"Location": SMHI_PATH})
+    with (
+        httpx.Client(timeout=5.0, trust_env=False, follow_redirects=True) as jobs_like,
+        pytest.raises(SourceError, match=r"^SMHI could not be reached \(.*redirects\)\.$") as caught,
+    ):
+        smhi.fetch(jobs_like, server.url, LAT, LON, NOW)  # was httpx.TooManyRedirects
+    assert caught.value.kind == "unreachable"
+
+
+# --- values no weather has -----------------------------------------------------------------------------
+
+
+def test_smhi_values_no_weather_has_are_unreadable() -> None:
+    (step,) = smhi.parse(
+        smhi_step(
+            air_temperature=1e300,  # finite, but the feels-like formula overflowed it into NaN
+            relative_humidity=100,
+            wind_speed=1e300,
+            wind_speed_of_gust=-1,
+            precipitation_amount_mean=1e300,
+            precipitation_amount_median=0.4,
+        ),
+        NOW,
+        LAT,
+        LON,
+    ).steps
+    assert (step.temperature, step.feels_like, step.wind_speed, step.wind_gust) == (None, None, None, None)
+    assert (step.humidity, step.precipitation_mm) == (100, 0.4)  # the next amount that is plausible
+    (cold,) = smhi.parse(smhi_step(air_temperature=-89.2, relative_humidity=101), NOW, LAT, LON).steps
+    assert (cold.temperature, cold.humidity) == (-89.2, None)
+    (hot,) = smhi.parse(smhi_step(air_temperature=56.7, relative_humidity=40), NOW, LAT, LON).steps
+    assert hot.temperature == 56.7 and hot.feels_like is not None and math.isfinite(hot.feels_like)
+
+
+def test_metno_values_no_weather_has_are_unreadable() -> None:
+    _, step = met_parse(
+        met_entry("2026-11-26T10:00:00Z", {}, next_6_hours=("rain", 1.5e308)),  # × 5 / 6 overflowed
+        met_entry(
+            "2026-11-26T15:00:00Z",
+            {"air_temperature": 1e300, "relative_humidity": 100, "wind_speed": -2, "wind_speed_of_gust": 1e9},
+        ),
+    )
+    assert (step.temperature, step.feels_like, step.wind_speed, step.wind_gust) == (None, None, None, None)
+    assert step.humidity == 100
+    assert step.precipitation_mm is None and step.symbol is Symbol.RAIN
 
 
 # --- feels-like and the location key -------------------------------------------------------------------

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from laiban.model.menu import MenuDay
-from laiban.sources import SourceError, get
+from laiban.sources import DEADLINE, SourceError, get
 from laiban.sources.skolmaten import MENU_ZONE, clean_dish, keep_dishes, raise_for_status, sort_key
 
 SOURCE = "mashie"
@@ -176,18 +176,28 @@ def menu_url(base_url: str, menu_path: str) -> str:
 
 
 def fetch(
-    client: httpx.Client, base_url: str, menu_path: str, *, user_agent: str = USER_AGENT
+    client: httpx.Client,
+    base_url: str,
+    menu_path: str,
+    *,
+    user_agent: str = USER_AGENT,
+    deadline: float = DEADLINE,
 ) -> list[MenuDay]:
     """Fetch and parse a public menu page; `menu_path` is like "Helsingborg/1234abcd" (each segment is
-    quoted). Sends a browser-like User-Agent; uses the client's timeout. A page with `weekMenues` but no
-    days gives [].
+    quoted). Sends a browser-like User-Agent; uses the client's timeout, the whole reply within
+    `deadline` seconds and at most MAX_BYTES (see `sources.get`). A page with `weekMenues` but no days
+    gives [].
 
     Raises SourceError on an empty menu path, HTTP errors (404: unknown menu), timeouts, connection
     errors and pages without readable menu data.
     """
     url = menu_url(base_url, menu_path)
     response = get(
-        client, url, NAME, {"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9"}
+        client,
+        url,
+        NAME,
+        {"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9"},
+        deadline=deadline,
     )
     status = response.status_code
     if status == 404:

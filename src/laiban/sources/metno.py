@@ -28,7 +28,19 @@ from typing import Any
 import httpx
 
 from laiban.model.weather import Forecast, ForecastStep, Precipitation, Symbol, feels_like
-from laiban.sources import SourceError, get, json_of, number, parse_time, require_aware
+from laiban.sources import (
+    DEADLINE,
+    HUMIDITY,
+    PRECIPITATION,
+    TEMPERATURE,
+    WIND,
+    SourceError,
+    get,
+    json_of,
+    number,
+    parse_time,
+    require_aware,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +100,10 @@ def fetch(
     *,
     user_agent: str,
     if_modified_since: str | None = None,
+    deadline: float = DEADLINE,
 ) -> tuple[Forecast | None, dict[str, Any]]:
-    """Fetch and parse the forecast; `now` becomes `fetched_at`. Uses the client's timeout.
+    """Fetch and parse the forecast; `now` becomes `fetched_at`. Uses the client's timeout, the whole
+    reply within `deadline` seconds and at most MAX_BYTES (see `sources.get`).
 
     Returns (forecast, info), or (None, info) when MET answers 304 Not Modified to `if_modified_since`
     (an HTTP date, e.g. the `Last-Modified` text of the previous answer). `info` holds `status` and
@@ -104,7 +118,7 @@ def fetch(
     headers = {"User-Agent": user_agent, "Accept": "application/json"}
     if if_modified_since:
         headers["If-Modified-Since"] = if_modified_since
-    response = get(client, url, NAME, headers)
+    response = get(client, url, NAME, headers, deadline=deadline)
     status = response.status_code
     info: dict[str, Any] = {
         "status": status,
@@ -145,9 +159,9 @@ def _step(
     time: dt.datetime, data: Mapping[str, Any], previous: tuple[dt.datetime, Mapping[str, Any]] | None
 ) -> ForecastStep:
     details = _mapping(_mapping(data, "instant"), "details")
-    temperature = number(details, "air_temperature")
-    wind_speed = number(details, "wind_speed")
-    humidity = number(details, "relative_humidity")
+    temperature = number(details, "air_temperature", within=TEMPERATURE)
+    wind_speed = number(details, "wind_speed", within=WIND)
+    humidity = number(details, "relative_humidity", within=HUMIDITY)
     cloud = number(details, "cloud_area_fraction")
     amount, code, hours = _period_before(time, previous)
     symbol, kind, thunder = _read_symbol(code)
@@ -161,7 +175,7 @@ def _step(
         temperature=temperature,
         feels_like=feels_like(temperature, wind_speed, humidity) if temperature is not None else None,
         wind_speed=wind_speed,
-        wind_gust=number(details, "wind_speed_of_gust"),
+        wind_gust=number(details, "wind_speed_of_gust", within=WIND),
         humidity=humidity,
         precipitation_mm=amount,
         precipitation=kind,
@@ -180,9 +194,9 @@ def _period_before(
     start, data = previous
     hours = (time - start) / _HOUR
     one, six = _mapping(data, "next_1_hours"), _mapping(data, "next_6_hours")
-    six_amount = number(_mapping(six, "details"), "precipitation_amount")
+    six_amount = number(_mapping(six, "details"), "precipitation_amount", within=PRECIPITATION)
     if hours == 1:
-        amount = number(_mapping(one, "details"), "precipitation_amount")
+        amount = number(_mapping(one, "details"), "precipitation_amount", within=PRECIPITATION)
         if amount is None and six_amount is not None:
             amount = six_amount / 6
         code = _symbol_code(one) or _symbol_code(six)

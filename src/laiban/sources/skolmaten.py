@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from laiban.model.menu import MEALS, MenuDay
-from laiban.sources import SourceError, get
+from laiban.sources import DEADLINE, SourceError, get
 
 SOURCE = "skolmaten"
 NAME = "skolmaten.se"
@@ -184,9 +184,10 @@ def week_url(base_url: str, slug: str) -> str:
     return f"{base_url.rstrip('/')}/api/4/rss/week/{quote(slug, safe='')}?locale=sv"
 
 
-def fetch(client: httpx.Client, base_url: str, slug: str) -> list[MenuDay]:
+def fetch(client: httpx.Client, base_url: str, slug: str, *, deadline: float = DEADLINE) -> list[MenuDay]:
     """Fetch and parse this week's menu of the school `slug` (as in its skolmaten.se address). Uses the
-    client's timeout. An empty week gives [].
+    client's timeout, the whole reply within `deadline` seconds and at most MAX_BYTES (see
+    `sources.get`). An empty week gives [].
 
     Raises SourceError on an empty slug, HTTP errors (404: unknown school), timeouts, connection errors
     and replies that are not a valid menu feed.
@@ -198,6 +199,7 @@ def fetch(client: httpx.Client, base_url: str, slug: str) -> list[MenuDay]:
         week_url(base_url, slug.strip()),
         NAME,
         {"Accept": "application/rss+xml, application/xml;q=0.9, text/xml;q=0.8"},
+        deadline=deadline,
     )
     status = response.status_code
     if status == 404:

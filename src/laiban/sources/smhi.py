@@ -18,7 +18,19 @@ from typing import Any
 import httpx
 
 from laiban.model.weather import Forecast, ForecastStep, Precipitation, Symbol, feels_like
-from laiban.sources import SourceError, get, json_of, number, parse_time, require_aware
+from laiban.sources import (
+    DEADLINE,
+    HUMIDITY,
+    PRECIPITATION,
+    TEMPERATURE,
+    WIND,
+    SourceError,
+    get,
+    json_of,
+    number,
+    parse_time,
+    require_aware,
+)
 
 SOURCE = "smhi"
 NAME = "SMHI"
@@ -124,16 +136,23 @@ def point_url(base_url: str, latitude: float, longitude: float) -> str:
 
 
 def fetch(
-    client: httpx.Client, base_url: str, latitude: float, longitude: float, now: dt.datetime
+    client: httpx.Client,
+    base_url: str,
+    latitude: float,
+    longitude: float,
+    now: dt.datetime,
+    *,
+    deadline: float = DEADLINE,
 ) -> Forecast:
-    """Fetch and parse the forecast for a point; `now` becomes `fetched_at`. Uses the client's timeout.
+    """Fetch and parse the forecast for a point; `now` becomes `fetched_at`. Uses the client's timeout,
+    the whole reply within `deadline` seconds and at most MAX_BYTES (see `sources.get`).
 
     Raises SourceError on HTTP errors (400/404: outside SMHI's area), timeouts, connection errors,
     malformed JSON, or JSON without a `timeSeries` list.
     """
     require_aware(now)
     url = point_url(base_url, latitude, longitude)
-    response = get(client, url, NAME, {"Accept": "application/json"})
+    response = get(client, url, NAME, {"Accept": "application/json"}, deadline=deadline)
     status = response.status_code
     if status in (400, 404):
         raise SourceError(f"{NAME} answered {status}: the location is outside its area.", status=status)
@@ -152,9 +171,9 @@ def fetch(
 
 
 def _step(time: dt.datetime, data: Mapping[str, Any], hours: float) -> ForecastStep:
-    temperature = number(data, "air_temperature", MISSING)
-    wind_speed = number(data, "wind_speed", MISSING)
-    humidity = number(data, "relative_humidity", MISSING)
+    temperature = number(data, "air_temperature", MISSING, within=TEMPERATURE)
+    wind_speed = number(data, "wind_speed", MISSING, within=WIND)
+    humidity = number(data, "relative_humidity", MISSING, within=HUMIDITY)
     oktas = number(data, "cloud_area_fraction", MISSING)
     amount = next(
         (
@@ -164,7 +183,7 @@ def _step(time: dt.datetime, data: Mapping[str, Any], hours: float) -> ForecastS
                 "precipitation_amount_mean_deterministic",
                 "precipitation_amount_median",
             )
-            if (value := number(data, key, MISSING)) is not None and value >= 0
+            if (value := number(data, key, MISSING, within=PRECIPITATION)) is not None
         ),
         None,
     )
@@ -184,7 +203,7 @@ def _step(time: dt.datetime, data: Mapping[str, Any], hours: float) -> ForecastS
         temperature=temperature,
         feels_like=feels_like(temperature, wind_speed, humidity) if temperature is not None else None,
         wind_speed=wind_speed,
-        wind_gust=number(data, "wind_speed_of_gust", MISSING),
+        wind_gust=number(data, "wind_speed_of_gust", MISSING, within=WIND),
         humidity=humidity,
         precipitation_mm=amount,
         precipitation=_precipitation(symbol_code, amount, hours, frozen_part, type_code, temperature),
