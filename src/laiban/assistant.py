@@ -11,7 +11,7 @@ from typing import Any
 
 from laiban import understanding
 from laiban.i18n import SOURCE_LANGUAGE, Rendered, languages_with_catalogs, render
-from laiban.model.intent import OUT_OF_SCOPE, Answer, Context, Intent
+from laiban.model.intent import NOT_HEARD, OUT_OF_SCOPE, Answer, Context, Intent
 from laiban.model.today import Today
 from laiban.skills import SKILLS, conversation
 
@@ -105,7 +105,9 @@ def ask(
     if lang not in speakable((lang,)):
         raise LookupError(f"Laiban cannot speak {lang!r} yet.")
     today = replace(today, languages=speakable(today.languages))
-    if question is not None:
+    if question is not None and not question.strip():
+        intent = Intent(NOT_HEARD)  # nothing was said (POST /listen heard no words): "I didn't hear"
+    elif question is not None:
         intent = understanding.recognize(question, lang, context)
         intent = _named_after_who(intent, question, lang, context, previous)
     assert intent is not None

@@ -170,7 +170,20 @@ def _background(server: object, engine: Engine, settings: Settings) -> None:
         time.sleep(0.05)
     for lang in available_languages():
         recognizer_for(lang)
+    _load_speech_to_text(settings)
     run_periodically(engine, settings, threading.Event())
+
+
+def _load_speech_to_text(settings: Settings) -> None:
+    """Load the speech-to-text model now (1–2 s), so that the first child who talks does not wait for it."""
+    from laiban.speech import stt
+
+    try:
+        listening = stt.recognizer_for(settings.stt_model_dir)
+        if listening is not None:
+            listening.load()
+    except stt.RecognizerUnavailable:
+        pass  # logged; the kiosks' talk button stays hidden
 
 
 def _listen(host: str, port: int) -> socket.socket:

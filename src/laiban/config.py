@@ -121,6 +121,37 @@ def _as_addresses(name: str, raw: Any) -> str:
     return ",".join(items)
 
 
+def _as_model_dir(name: str, raw: Any) -> Path | None:
+    """A folder holding a Whisper model in CTranslate2 format, or nothing (empty). Checked now: a wrong
+    path would be taken for the name of a model to download."""
+    if isinstance(raw, str) and not raw.strip():
+        return None
+    path = _as_path(name, raw)
+    if not (path / "model.bin").is_file():
+        raise ConfigError(
+            f"{name} {str(path)!r} must be a folder with a Whisper model in CTranslate2 format "
+            "(config.json, model.bin, tokenizer.json), e.g. KBLab's kb-whisper-tiny."
+        )
+    return path
+
+
+def _as_tts_engine(name: str, raw: Any) -> str:
+    text = str(raw).strip().lower()
+    if text not in ("espeak", "piper", "off"):
+        raise ConfigError(f"{name} must be espeak, piper or off, not {raw!r}.")
+    return text
+
+
+def _as_megabytes(name: str, raw: Any) -> int:
+    try:
+        value = int(str(raw))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{name} must be a whole number of megabytes (0 or more), not {raw!r}.")
+    return value
+
+
 def _as_log_level(name: str, raw: Any) -> str:
     text = str(raw).strip().lower()
     if text not in ("debug", "info", "warning", "error"):
@@ -151,6 +182,10 @@ class Settings:
     metno_base_url: str = "https://api.met.no/weatherapi"
     skolmaten_base_url: str = "https://skolmaten.se"
     mashie_base_url: str = "https://sodexo.mashie.com"
+    tts_engine: str = "espeak"  # the server's voice: espeak, piper or off (the kiosk uses the browser's)
+    piper_voices: str = ""  # tts_engine=piper: a folder of .onnx voices, or sv=/path/a.onnx,en=…
+    audio_cache_mb: int = 200  # the spoken answers kept on disk (<data_dir>/audio); 0: none
+    stt_model_dir: Path | None = None  # a CTranslate2 Whisper model; unset: the kiosk does not listen
 
     @property
     def is_sqlite(self) -> bool:
@@ -196,6 +231,10 @@ class Settings:
             "secure_cookies": get("secure_cookies", _as_bool, cls.secure_cookies),
             "contact": get("contact", lambda _name, raw: str(raw).strip(), cls.contact),
             "kiosk_idle_seconds": get("kiosk_idle_seconds", _as_positive_int, cls.kiosk_idle_seconds),
+            "tts_engine": get("tts_engine", _as_tts_engine, cls.tts_engine),
+            "piper_voices": get("piper_voices", lambda _name, raw: str(raw).strip(), cls.piper_voices),
+            "audio_cache_mb": get("audio_cache_mb", _as_megabytes, cls.audio_cache_mb),
+            "stt_model_dir": get("stt_model_dir", _as_model_dir, None),
         }
         for source in ("smhi", "metno", "skolmaten", "mashie"):
             name = f"{source}_base_url"

@@ -222,6 +222,8 @@ def test_language_switch_changes_the_answer_and_the_direction(open_kiosk: OpenKi
 def test_inactivity_goes_home_then_to_sleep(open_kiosk: OpenKiosk) -> None:
     kiosk = open_kiosk()
     page = kiosk.page
+    # Silent (no server voice, no browser voice here): the idle time starts when Laiban has finished.
+    kiosk.context.route("**/api/v1/speech/**", lambda route: route.abort())
     tap_module(kiosk, "lunch")
     started = time.monotonic()
     page.wait_for_selector("body[data-screen='home']", timeout=(IDLE_SECONDS + 5) * 1000)
@@ -318,6 +320,22 @@ FAKE_SPEECH = """
 })();
 """
 
+# Records what the page's media elements are asked to play (headless Chromium plays into a silent sink).
+RECORD_PLAYING = """
+(() => {
+  window.__played = [];
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () {
+    window.__played.push(this.src);
+    return play.call(this);
+  };
+})();
+"""
+
+ALL_CAPTIONS_SPEAKING = """
+() => [...document.querySelectorAll('#captions .caption')].every((c) => c.classList.contains('speaking'))
+"""
+
 SPEAKING_INDEX = """
 () => [...document.querySelectorAll('#captions .caption')].findIndex((c) => c.classList.contains('speaking'))
 """
@@ -326,6 +344,8 @@ SPEAKING_INDEX = """
 def test_answers_are_spoken_caption_by_caption_with_the_caption_highlighted(open_kiosk: OpenKiosk) -> None:
     kiosk = open_kiosk(pair=False)
     kiosk.context.add_init_script(FAKE_SPEECH)
+    # The server's voice cannot be reached: the browser's voice speaks instead, caption by caption.
+    kiosk.context.route("**/api/v1/speech/**", lambda route: route.abort())
     page = kiosk.page
     page.goto(f"{kiosk.server.base_url}/kiosk/pair?code={kiosk.server.pairing_code()}")
     page.wait_for_selector("html[data-ready='true']")
@@ -357,3 +377,27 @@ def test_answers_are_spoken_caption_by_caption_with_the_caption_highlighted(open
     # Home cancels speech at once.
     page.locator("#home-button").click()
     assert page.evaluate(f"({SPEAKING_INDEX})()") == -1
+
+
+def test_the_servers_voice_says_the_whole_answer(open_kiosk: OpenKiosk) -> None:
+    kiosk = open_kiosk(pair=False)
+    kiosk.context.add_init_script(FAKE_SPEECH + RECORD_PLAYING)
+    page = kiosk.page
+    fetched: list[tuple[int, str | None]] = []
+    page.on(
+        "response",
+        lambda response: (
+            "/api/v1/speech/" in response.url
+            and fetched.append((response.status, response.headers.get("content-type")))
+        ),
+    )
+    page.goto(f"{kiosk.server.base_url}/kiosk/pair?code={kiosk.server.pairing_code()}")
+    page.wait_for_selector("html[data-ready='true']")
+    tap_module(kiosk, "calendar")
+    page.wait_for_function("() => window.__played.length > 0")
+    assert page.evaluate("window.__played[0]").startswith("blob:")  # fetched with the device token
+    assert fetched[0] == (200, "audio/wav")
+    page.wait_for_function(ALL_CAPTIONS_SPEAKING)  # one audio for the whole answer
+    page.wait_for_function(f"() => ({SPEAKING_INDEX})() === -1", timeout=20_000)  # played to the end
+    assert page.evaluate("window.__spoken") == []  # the browser's voice stayed silent
+    assert page.locator("body[data-screen='answer']").count() == 1

@@ -22,6 +22,8 @@ TOPIC_INTENTS = (
 CONVERSATION_INTENTS = ("about", "greeting", "repeat", "language")
 OUT_OF_SCOPE = "out_of_scope"
 INTENTS = (*TOPIC_INTENTS, *CONVERSATION_INTENTS, OUT_OF_SCOPE)
+# A question without words (a recording in which the recogniser heard nothing): never recognised or tapped.
+NOT_HEARD = "not_heard"
 
 # The slots an intent can carry; anything else the recogniser found in the sentence is dropped.
 SLOTS_OF: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -54,7 +56,7 @@ class Intent:
     yes_no: bool = False
 
     def __post_init__(self) -> None:
-        if self.name not in INTENTS:
+        if self.name not in INTENTS and self.name != NOT_HEARD:
             raise ValueError(f"unknown intent {self.name!r}")
 
 

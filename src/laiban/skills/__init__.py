@@ -26,4 +26,5 @@ SKILLS: dict[str, Skill] = {
     "greeting": conversation.greeting,
     "language": conversation.language,
     "out_of_scope": conversation.out_of_scope,
+    "not_heard": conversation.not_heard,
 }

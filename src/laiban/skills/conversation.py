@@ -86,6 +86,17 @@ def out_of_scope(intent: Intent, today: Today) -> Answer:
     )
 
 
+def not_heard(intent: Intent, today: Today) -> Answer:
+    """The kiosk sent a recording, and there were no words in it."""
+    return Answer(
+        messages=(
+            Message(N_("Jag hörde inget.")),
+            Message(N_("Tryck på mikrofonen och prata igen, eller tryck på en bild.")),
+        ),
+        pictures=("laiban/listening", *_module_pictures(today)),
+    )
+
+
 def unavailable(intent: Intent, today: Today) -> Answer:
     """A topic Laiban has no answer for here: no skill yet, or the preschool switched the module off."""
     return Answer(

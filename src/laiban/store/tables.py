@@ -104,6 +104,10 @@ class Preschool(Base):
     presence_retention_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Whether a child's avatar may be a photo (off: only the pictures Laiban ships).
     child_photos: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How Laiban's voice speaks here: words per minute (children need a calm voice), and pitch 0–100
+    # (50 = the voice's own). Checked by laiban.store.pronunciations.set_speech.
+    speech_rate: Mapped[int] = mapped_column(Integer, default=140, server_default="140")
+    speech_pitch: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="preschools")
@@ -458,6 +462,21 @@ class Activity(Base):
     past_text: Mapped[str] = mapped_column(String(200))
     picture: Mapped[str] = mapped_column(String(100), default="")  # a key; uploads: "upload/<sha256>"
     participants: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class Pronunciation(Base):
+    """A word the voice says wrong, and how to write it so that it sounds right ("Ekorren" → "Ekorrn"),
+    for one language at one preschool. Applied to the spoken text before synthesis."""
+
+    __tablename__ = "pronunciations"
+    __table_args__ = (UniqueConstraint("preschool_id", "lang", "written"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(10))
+    written: Mapped[str] = mapped_column(String(100))
+    spoken: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class JobLease(Base):

@@ -82,6 +82,7 @@ class AccessLogAndHeaders:
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app for these settings. The schema must already be migrated (`laiban serve` does it)."""
+    from laiban.speech.tts import voice_for
     from laiban.store.today import TodayCache
     from laiban.web.admin.audit import router as audit_router
     from laiban.web.admin.calendar import router as calendar_router
@@ -91,8 +92,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from laiban.web.admin.menu import router as menu_router
     from laiban.web.admin.routes import router as admin_router
     from laiban.web.admin.schedule import router as schedule_router
+    from laiban.web.admin.voice import router as voice_router
     from laiban.web.admin.weather import router as weather_router
+    from laiban.web.api.listen import router as listen_router
     from laiban.web.api.routes import router as api_router
+    from laiban.web.api.speech import router as speech_router
     from laiban.web.guardian import router as guardian_router
     from laiban.web.kiosk import kiosk_version
     from laiban.web.kiosk import router as kiosk_router
@@ -112,6 +116,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.database_gate = DatabaseGate(REQUESTS_IN_DATABASE)
+    app.state.voice = voice_for(settings)  # text to speech and its audio cache (speech/tts.py)
     errors.install(app)
     app.add_middleware(AccessLogAndHeaders)
 
@@ -132,6 +137,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_router)
+    app.include_router(speech_router)
+    app.include_router(listen_router)
     app.include_router(admin_router)
     app.include_router(weather_router)
     app.include_router(menu_router)
@@ -141,6 +148,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(children_router)
     app.include_router(day_router)
     app.include_router(audit_router)
+    app.include_router(voice_router)
     app.include_router(guardian_router)
     app.include_router(kiosk_router)
     app.include_router(uploads_router)

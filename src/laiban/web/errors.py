@@ -43,11 +43,14 @@ ADMIN_MESSAGES = {
 class ApiError(Exception):
     """An error with a stable machine code and a sentence for the person reading it."""
 
-    def __init__(self, status: int, message: str, code: str | None = None):
+    def __init__(
+        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "error")
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After
 
 
 class LoginRequired(Exception):
@@ -70,7 +73,9 @@ def error_response(request: Request, status: int, message: str, code: str | None
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
-        return error_response(request, exc.status, exc.message, exc.code)
+        response = error_response(request, exc.status, exc.message, exc.code)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

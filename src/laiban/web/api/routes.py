@@ -16,6 +16,7 @@ from laiban.model.intent import INTENTS, SLOTS_OF, Context, Intent
 from laiban.model.preschool import LANGUAGES, RTL_LANGUAGES
 from laiban.model.today import Today
 from laiban.skills import clothes
+from laiban.speech import stt
 from laiban.store import accounts
 from laiban.store.children import children_of, shown_avatar
 from laiban.store.db import transaction
@@ -23,6 +24,7 @@ from laiban.store.menus import menu_between, rate_meal
 from laiban.store.tables import Device, Preschool
 from laiban.store.today import TodayCache, local_now
 from laiban.store.weather import rate
+from laiban.web.api.speech import AudioUrls, speaks
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CurrentStaff, Db, client_address, for_device, settings_of
@@ -165,7 +167,7 @@ async def kiosk(request: Request) -> KioskOut:
             rtl_languages=sorted(RTL_LANGUAGES & set(preschool.languages)),
             version=request.app.state.version,
             idle_seconds=settings_of(request).kiosk_idle_seconds,
-            speech=SpeechOut(tts=False, stt=False),
+            speech=SpeechOut(tts=speaks(request), stt=stt.listening(settings_of(request).stt_model_dir)),
         )
 
     return await for_device(request, work)
@@ -209,6 +211,11 @@ class AskResponse(BaseModel):
     available: bool
     asks_for: str | None = Field(
         description='"child": Laiban needs to know who asks; show the avatars, ask again with `child`.'
+    )
+    audio: str | None = Field(
+        default=None,
+        description="The answer spoken (GET it with the device token: audio/wav); null when the server has "
+        "no voice for the language: then the captions (and the browser's voice).",
     )
 
 
@@ -258,15 +265,12 @@ def reply_to(body: AskRequest, request: Request, db: Session, device: Device) ->
     today, context = _today(request, db, device)
     if body.child is not None and body.child not in {child.id for child in today.children}:
         raise ApiError(404, "There is no such child at this kiosk.")
+    asked = replace(today, asking_child=body.child)
     reply = assistant.ask(
-        lang=lang,
-        today=replace(today, asking_child=body.child),
-        context=context,
-        question=body.text,
-        intent=tapped,
-        previous=previous,
+        lang=lang, today=asked, context=context, question=body.text, intent=tapped, previous=previous
     )
-    return AskResponse(**reply.as_json())
+    audio = AudioUrls(request, db, device.preschool).of(reply, asked)
+    return AskResponse(**reply.as_json(), audio=audio)
 
 
 class ChildOut(BaseModel):
@@ -324,12 +328,12 @@ async def answers(request: Request, lang: Annotated[str | None, Query(max_length
         now = today.now
         # No children in it: the offline copy stays on the tablet all day and must hold no personal data.
         today = replace(today, children=())
+        audio = AudioUrls(request, db, preschool)
 
         def answer(intent: str, at: dt.datetime) -> AskResponse:
-            reply = assistant.ask(
-                lang=spoken, today=replace(today, now=at), context=context, intent=Intent(intent)
-            )
-            return AskResponse(**reply.as_json())
+            moment = replace(today, now=at)
+            reply = assistant.ask(lang=spoken, today=moment, context=context, intent=Intent(intent))
+            return AskResponse(**reply.as_json(), audio=audio.of(reply, moment))
 
         enabled = [name for name in TAP_INTENTS if assistant.MODULE_OF_INTENT[name] in preschool.modules]
         times: dict[str, AskResponse] = {}

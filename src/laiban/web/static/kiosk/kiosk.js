@@ -599,6 +599,7 @@ async function pollServer() {
   configure(kiosk);
   const after = JSON.stringify([kiosk.preschool.modules, state.languages, kiosk.speech]);
   if (before !== after && state.screen !== "answer") renderHome();
+  if (before !== after) setUpTalk();
   keepAnswers();
 }
 
@@ -649,11 +650,20 @@ function configure(kiosk) {
   if (!state.languages.includes(state.lang)) state.lang = state.defaultLang;
 }
 
+let talkWired = false;
+
+/** Shows the talk button when the server listens (wired once, on first need), hides it when not. */
 async function setUpTalk() {
-  if (!state.kiosk?.speech?.stt) return;
+  const listens = Boolean(state.kiosk?.speech?.stt);
+  if (talkWired || !listens) {
+    $("talk-button").hidden = !listens || !talkWired;
+    return;
+  }
+  talkWired = true;
   const { setUpTalk: wire } = await import("./talk.js");
-  wire($("talk-button"), {
+  talkWired = wire($("talk-button"), {
     lang: () => state.lang,
+    previous: () => (state.screen === "answer" && state.answer ? state.answer : null),
     onState: (mood) => {
       $("talk-button").dataset.state = mood;
       if (mood !== "idle") setMood(mood);

@@ -1,10 +1,15 @@
 // Laiban's voice. `speaker.say(answer)` speaks an answer caption by caption and reports which caption is
 // being spoken, so the screen can highlight it. Speaking always interrupts what was being said.
 //
-// Where the sound comes from is decided in one place, `sayAnswer`: today the browser's speech synthesis
-// with the spoken form of each caption (`speech_captions`) in a voice for the answer's language; when the
-// server gains text-to-speech (`speech.tts` in GET /api/v1/kiosk), an answer may carry an `audio` URL
-// and is played from there. No voice for the language → captions only, nothing is spoken.
+// Where the sound comes from is decided in one place, `sayAnswer`: the server's voice when the answer
+// carries an `audio` URL (the server speaks: `speech.tts` in GET /api/v1/kiosk), fetched with the device
+// token (the URL needs it, so it cannot be an <audio src>) and played from a blob; else, or when that
+// fails, the browser's speech synthesis with the spoken form of each caption (`speech_captions`) in a
+// voice for the answer's language. No voice at all → captions only, nothing is spoken.
+
+import { deviceToken } from "./api.js";
+
+const AUDIO_TIMEOUT = 8000;
 
 // The voice each language prefers, when the tablet has several.
 const PREFERRED = {
@@ -113,8 +118,7 @@ export class Speaker {
   /** The one place that decides where the sound comes from. */
   async sayAnswer(answer, spoken, indices, run) {
     if (answer.audio && indices.length === (answer.captions || []).length) {
-      await this.play(answer.audio, run);
-      return;
+      if ((await this.play(answer.audio, run)) || run !== this.run) return;
     }
     const voice = synth ? voiceFor(answer.lang) : null;
     if (!voice) return; // captions only
@@ -126,21 +130,46 @@ export class Speaker {
     }
   }
 
-  /** Server audio (a same-origin URL) for the whole answer; all captions stay highlighted meanwhile. */
-  play(url, run) {
+  /**
+   * The server's audio of the whole answer; all captions stay highlighted meanwhile. Resolves true when it
+   * was played (or interrupted), false when it could not be (then the browser's voice speaks instead).
+   * The kiosk's service worker keeps the day's audio, so a kept answer is heard offline too.
+   */
+  async play(url, run) {
+    let blob;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), AUDIO_TIMEOUT);
+    try {
+      const response = await fetch(url, {
+        headers: { Authorization: `Bearer ${deviceToken()}` },
+        credentials: "omit",
+        signal: controller.signal,
+      });
+      if (!response.ok) return false;
+      blob = await response.blob();
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (run !== this.run) return true;
+    const source = URL.createObjectURL(blob);
     return new Promise((resolve) => {
-      const audio = new Audio(url);
+      const audio = new Audio(source);
       this.audio = audio;
       this.setSpeaking(true);
       this.onCaption("all");
-      const done = () => {
+      let started = false;
+      const done = (played) => {
         if (this.audio === audio) this.audio = null;
-        resolve();
+        URL.revokeObjectURL(source);
+        resolve(played);
       };
-      audio.addEventListener("ended", done);
-      audio.addEventListener("error", done);
-      audio.play().catch(done);
-      if (run !== this.run) done();
+      audio.addEventListener("playing", () => (started = true));
+      audio.addEventListener("ended", () => done(true));
+      audio.addEventListener("pause", () => done(true)); // cancel() pauses it
+      audio.addEventListener("error", () => done(started));
+      audio.play().catch(() => done(started || run !== this.run));
     });
   }
 

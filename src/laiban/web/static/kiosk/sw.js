@@ -4,6 +4,8 @@
 // - Pictures (/static/pictures/…): cache first; the whole cache is renewed when this file changes.
 // - GET /api/v1/kiosk, /api/v1/today, /api/v1/answers: network first; offline, the last answer from the
 //   cache, marked with the header X-Laiban-Offline so the page knows it is offline.
+// - Answers' audio (/api/v1/speech/…): cache first, kept for the day in laiban-audio-<date>, so that an
+//   answer heard once today is heard again offline. Personal audio (Cache-Control: no-store) is never kept.
 // Nothing personal is kept: the children list, pickup answers (POST) and uploaded photos pass through.
 
 const RELEASE = "2";
@@ -11,6 +13,7 @@ const SHELL = `laiban-shell-${RELEASE}`;
 const PICTURES = `laiban-pictures-${RELEASE}`;
 const DATA = `laiban-data-${RELEASE}`;
 const KEEP = [SHELL, PICTURES, DATA];
+const AUDIO_PREFIX = "laiban-audio-";
 
 const SHELL_URLS = [
   "/kiosk",
@@ -57,7 +60,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((names) => Promise.all(names.filter((name) => name.startsWith("laiban-") && !KEEP.includes(name)).map((name) => caches.delete(name))))
+      .then((names) => Promise.all(names.filter((name) => name.startsWith("laiban-") && !KEEP.includes(name) && !name.startsWith(AUDIO_PREFIX)).map((name) => caches.delete(name))))
       .then(() => self.clients.claim()),
   );
 });
@@ -103,6 +106,30 @@ async function cacheFirst(request) {
   return response;
 }
 
+function audioCacheName() {
+  const now = new Date();
+  const day = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  return AUDIO_PREFIX + day;
+}
+
+async function forgetAudio(except = null) {
+  const names = await caches.keys();
+  await Promise.all(names.filter((name) => name.startsWith(AUDIO_PREFIX) && name !== except).map((name) => caches.delete(name)));
+}
+
+async function audioFirst(request) {
+  const name = audioCacheName();
+  const cache = await caches.open(name);
+  const cached = await cache.match(request.url);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && !/no-store/i.test(response.headers.get("Cache-Control") || "")) {
+    await cache.put(request.url, response.clone());
+    await forgetAudio(name); // yesterday's audio
+  }
+  return response;
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
@@ -112,6 +139,8 @@ self.addEventListener("fetch", (event) => {
   if (DATA_PATHS.includes(path)) {
     const timeout = path === "/api/v1/answers" ? NETWORK_TIMEOUT.answers : NETWORK_TIMEOUT.data;
     event.respondWith(networkFirst(request, DATA, url.pathname + url.search, timeout, true));
+  } else if (path.startsWith("/api/v1/speech/")) {
+    event.respondWith(audioFirst(request));
   } else if (path.startsWith("/static/pictures/")) {
     event.respondWith(cacheFirst(request));
   } else if (path === "/kiosk" || path === "/kiosk/" || path.startsWith("/static/kiosk/")) {
@@ -137,5 +166,5 @@ async function keepFromPage(entries) {
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "keep" && Array.isArray(message.entries)) event.waitUntil(keepFromPage(message.entries));
-  if (message.type === "forget-data") event.waitUntil(caches.delete(DATA));
+  if (message.type === "forget-data") event.waitUntil(Promise.all([caches.delete(DATA), forgetAudio()]));
 });

@@ -1,0 +1,229 @@
+"""The voice page of a preschool's admin ("Röst och uttal"): how fast and how high Laiban speaks, and
+the pronunciation table of each of the preschool's languages (a word the voice says wrong → a spelling
+that sounds right).
+
+Roles: the speaking rate and pitch are preschool settings, so only the preschool's admins change them
+(pedagogues see them, as on the settings page). The pronunciation table is everyday content, like the
+children's wording of a dish or the clothes for the weather: the pedagogues hear the tablet every day and
+know how the children's names are said, so they edit it too.
+
+"Lyssna" plays a sentence (or what staff typed) with the saved rate, pitch and pronunciation table, through
+the server's voice (laiban.speech.tts); without a server voice the page leaves it out. A warning shows when
+the audio cache cannot be written (laiban.speech.cache.cache_problem).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from laiban.model.preschool import Role
+from laiban.speech.cache import cache_problem
+from laiban.speech.pronounce import apply
+from laiban.speech.tts import Spoken, TtsError, Voice, speakable_text
+from laiban.store.pronunciations import (
+    DEFAULT_PITCH,
+    MAX_ENTRIES,
+    MAX_PITCH,
+    MAX_SPOKEN_LENGTH,
+    MAX_WRITTEN_LENGTH,
+    MIN_PITCH,
+    RATES,
+    VoiceError,
+    add_pronunciation,
+    delete_pronunciation,
+    entries_of,
+    pronunciations_for,
+    set_speech,
+    update_pronunciation,
+)
+from laiban.store.tables import Preschool
+from laiban.web.admin.render import Form, render
+from laiban.web.errors import ApiError
+from laiban.web.params import RowId
+from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff, settings_of
+
+router = APIRouter(prefix="/admin/p/{slug}/voice", include_in_schema=False)
+
+# ?saved=… → the confirmation shown after a change.
+CONFIRMATIONS = {
+    "speech": "Rösten är sparad.",
+    "added": "Ordet är tillagt.",
+    "updated": "Ändringen är sparad.",
+    "deleted": "Ordet är borttaget.",
+}
+
+
+# What "Lyssna" says when staff typed nothing, in the languages Laiban has sentences in.
+SAMPLES = {
+    "sv": "Hej! Jag heter Laiban. Välkommen till {name}.",
+    "en": "Hello! My name is Laiban. Welcome to {name}.",
+}
+MAX_TRIED = MAX_SPOKEN_LENGTH  # characters staff may type to hear
+
+
+def _voice(request: Request) -> Voice | None:
+    """The server's voice (made when the app starts), if it speaks at all."""
+    voice: Voice | None = getattr(request.app.state, "voice", None)
+    return voice if voice is not None and voice.engine is not None else None
+
+
+def _sample(preschool: Preschool, lang: str) -> str:
+    return SAMPLES[lang].format(name=preschool.name) if lang in SAMPLES else ""
+
+
+def _preview_url(preschool: Preschool, lang: str, text: str = "") -> str:
+    query = {"lang": lang, "text": text} if text else {"lang": lang}
+    return f"/admin/p/{preschool.slug}/voice/preview?{urlencode(query)}"
+
+
+def _back(preschool: Preschool, saved: str, lang: str | None = None) -> RedirectResponse:
+    """Back to the page, to the language's list when a word changed (its confirmation is shown there)."""
+    where = f"&lang={lang}#uttal-{lang}" if lang else ""
+    return RedirectResponse(f"/admin/p/{preschool.slug}/voice?saved={saved}{where}", status_code=303)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _page(
+    request: Request,
+    db: Db,
+    preschool: Preschool,
+    staff: Staff,
+    errors: list[str] | None = None,
+    entered: dict[str, Any] | None = None,
+) -> Response:
+    entered = entered or {}
+    speech_form = entered.get("form") == "speech"
+    voice = _voice(request)
+    settings = settings_of(request)
+    # "Lyssna" under each language the voice speaks: what staff typed (?lang=…&prova=…), or the sample.
+    tried_lang = request.query_params.get("lang", "")
+    tried = request.query_params.get("prova", "").strip()[:MAX_TRIED]
+    listen: dict[str, dict[str, str | None]] = {}
+    for lang in preschool.languages:
+        if voice is not None and voice.can_speak(lang):
+            mine = tried if lang == tried_lang else ""
+            listen[lang] = {
+                "text": mine or _sample(preschool, lang),
+                "url": _preview_url(preschool, lang, mine) if mine else None,
+            }
+    sample_lang = next((lang for lang in listen if lang in SAMPLES), None)
+    rates = dict(RATES)
+    if preschool.speech_rate not in rates:  # set some other way (an older choice, the database)
+        rates[preschool.speech_rate] = "Nuvarande"
+    return render(
+        request,
+        "voice.html",
+        {
+            "preschool": preschool,
+            "can_edit_speech": staff.role_at(preschool) is Role.ADMIN,
+            "rates": sorted(rates.items()),
+            "rate": entered["rate"] if speech_form else str(preschool.speech_rate),
+            "pitch": entered["pitch"] if speech_form else str(preschool.speech_pitch),
+            "entries": entries_of(db, preschool.id),
+            "errors": errors or [],
+            "entered": entered,
+            "saved": CONFIRMATIONS.get(request.query_params.get("saved", "")),
+            "saved_lang": request.query_params.get("lang"),
+            "listen": listen,
+            "sample_url": _preview_url(preschool, sample_lang) if sample_lang else None,
+            "cache_problem": cache_problem(settings.data_dir) if voice and settings.audio_cache_mb else None,
+            "limits": {
+                "min_pitch": MIN_PITCH,
+                "max_pitch": MAX_PITCH,
+                "default_pitch": DEFAULT_PITCH,
+                "written": MAX_WRITTEN_LENGTH,
+                "spoken": MAX_SPOKEN_LENGTH,
+                "entries": MAX_ENTRIES,
+            },
+        },
+        status=400 if errors else 200,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def voice_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
+    return _page(request, db, preschool_for_staff(db, staff, slug), staff)
+
+
+@router.post("/speech", dependencies=[CsrfChecked])
+def save_speech(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
+    preschool = preschool_for_staff(db, staff, slug, need=Role.ADMIN)
+    rate, pitch = _text(form, "rate"), _text(form, "pitch")
+    try:
+        set_speech(db, preschool, rate=rate, pitch=pitch)
+    except VoiceError as exc:
+        return _page(
+            request, db, preschool, staff, exc.errors, {"form": "speech", "rate": rate, "pitch": pitch}
+        )
+    return _back(preschool, "speech")
+
+
+@router.post("/pronunciations", dependencies=[CsrfChecked])
+def add_entry(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
+    preschool = preschool_for_staff(db, staff, slug)
+    lang, written, spoken = _text(form, "lang"), _text(form, "written"), _text(form, "spoken")
+    try:
+        add_pronunciation(db, preschool.id, lang, written, spoken)
+    except VoiceError as exc:
+        entered = {"form": "add", "lang": lang, "written": written, "spoken": spoken}
+        return _page(request, db, preschool, staff, exc.errors, entered)
+    return _back(preschool, "added", lang)
+
+
+@router.post("/pronunciations/{entry_id}", dependencies=[CsrfChecked])
+def save_entry(
+    request: Request, slug: str, entry_id: RowId, db: Db, staff: CurrentStaff, form: Form
+) -> Response:
+    preschool = preschool_for_staff(db, staff, slug)
+    written, spoken = _text(form, "written"), _text(form, "spoken")
+    try:
+        row = update_pronunciation(db, preschool.id, entry_id, written, spoken)
+    except VoiceError as exc:
+        entered = {"form": "edit", "id": entry_id, "written": written, "spoken": spoken}
+        return _page(request, db, preschool, staff, exc.errors, entered)
+    if row is None:
+        raise ApiError(404, "There is no such word.")
+    return _back(preschool, "updated", row.lang)
+
+
+@router.post("/pronunciations/{entry_id}/delete", dependencies=[CsrfChecked])
+def delete_entry(slug: str, entry_id: RowId, db: Db, staff: CurrentStaff) -> Response:
+    preschool = preschool_for_staff(db, staff, slug)
+    row = delete_pronunciation(db, preschool.id, entry_id)
+    if row is None:
+        raise ApiError(404, "There is no such word.")
+    return _back(preschool, "deleted", row.lang)
+
+
+@router.get("/preview")
+def preview(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
+    """A sentence (`text`, or the language's sample) said with the preschool's saved voice and
+    pronunciation table, as WAV. Typed text may hold a child's name: it is never written to the cache."""
+    preschool = preschool_for_staff(db, staff, slug)
+    lang = request.query_params.get("lang", "")
+    typed = request.query_params.get("text", "").strip()
+    voice = _voice(request)
+    if lang not in preschool.languages or voice is None or not voice.can_speak(lang):
+        raise ApiError(404, "There is no voice for this language.")
+    if len(typed) > MAX_TRIED:
+        raise ApiError(400, f"Skriv högst {MAX_TRIED} tecken.")
+    text = speakable_text(
+        apply(typed or _sample(preschool, lang), pronunciations_for(db, preschool.id, lang))
+    )
+    if not text:
+        raise ApiError(404, "There is nothing to say.")
+    spoken = Spoken(text, lang, preschool.speech_rate, preschool.speech_pitch, personal=bool(typed))
+    try:
+        data, _source = voice.audio(spoken)
+    except TtsError as exc:
+        raise ApiError(503, "Rösten fungerar inte just nu.") from exc
+    return Response(data, media_type="audio/wav", headers={"Cache-Control": "no-store"})
