@@ -89,6 +89,7 @@ def catalog(lang: str) -> Catalog:
     return Catalog(sentences, plurals, gettext.c2py(parsed.plural_expr))
 
 
+@cache  # the catalogs ship with the package; asked for on every answer
 def languages_with_catalogs() -> tuple[str, ...]:
     return tuple(sorted(p.name for p in LOCALES.iterdir() if (p / "LC_MESSAGES" / "laiban.po").exists()))
 

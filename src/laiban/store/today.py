@@ -18,6 +18,7 @@ from laiban.sources.holidays import special_days_between
 from laiban.store.calendar import activities_on, calendar_events_between, closed_days_between
 from laiban.store.children import pickup_children
 from laiban.store.menus import menu_between
+from laiban.store.pronunciations import pronunciations_for
 from laiban.store.tables import Child, Preschool, ScheduleEvent
 from laiban.store.weather import active_corrections, load_forecast
 
@@ -172,6 +173,7 @@ class TodayCache:
         self._lock = threading.Lock()
         self._entries: dict[int, tuple[float, dt.date, PreschoolDay, Context]] = {}
         self._building: set[int] = set()
+        self._tables: dict[tuple[int, str], tuple[float, tuple[tuple[str, str], ...]]] = {}
 
     def get(
         self, session: Session, preschool: Preschool, now: dt.datetime, group_id: int | None = None
@@ -195,6 +197,21 @@ class TodayCache:
             self._entries[key] = (at, now.date(), day, context)
         return day.for_group(group_id), context
 
+    def pronunciations(self, session: Session, preschool_id: int, lang: str) -> tuple[tuple[str, str], ...]:
+        """The preschool's pronunciation table for `lang` (what the voice says instead of a written word),
+        read at most every `ttl` seconds like Today: every spoken answer needs it."""
+        key = (preschool_id, lang)
+        at = self._clock()
+        with self._lock:
+            entry = self._tables.get(key)
+        if entry is not None and at - entry[0] < self.ttl:
+            return entry[1]
+        table = pronunciations_for(session, preschool_id, lang)
+        with self._lock:
+            self._tables[key] = (at, table)
+        return table
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._tables.clear()

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from laiban.assistant import Reply
     from laiban.model.today import Today
     from laiban.store.tables import Preschool
+    from laiban.store.today import TodayCache
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -79,9 +80,8 @@ class AudioUrls:
 
     def _table(self, lang: str) -> tuple[tuple[str, str], ...]:
         if lang not in self._tables:
-            from laiban.store.pronunciations import pronunciations_for
-
-            self._tables[lang] = pronunciations_for(self.db, self.preschool.id, lang)
+            cache: TodayCache = self.request.app.state.today_cache
+            self._tables[lang] = cache.pronunciations(self.db, self.preschool.id, lang)
         return self._tables[lang]
 
     def spoken_text(self, speech: str, lang: str) -> str:
