@@ -3,6 +3,11 @@ and the admin page "Röst och uttal", on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
+import re
+import time
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -16,6 +21,7 @@ from sqlalchemy.orm import Session
 from laiban.config import Settings
 from laiban.speech.cache import AudioCache
 from laiban.speech.pronounce import apply
+from laiban.speech.tokens import Said, Tokens
 from laiban.speech.tts import Voice, wav_bytes, wav_duration
 from laiban.store.db import _alembic_config
 from laiban.store.pronunciations import (
@@ -511,6 +517,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: TestClient
         (f"{PAGE}/pronunciations", {"lang": "sv", "written": "x", "spoken": "y"}),
         (f"{PAGE}/pronunciations/{row.id}", {"written": "x", "spoken": "y"}),
         (f"{PAGE}/pronunciations/{row.id}/delete", {}),
+        (f"{PAGE}/try", {"lang": "sv", "prova": "Hej Alva"}),
     ]:
         assert client.post(url, data=form, follow_redirects=False).status_code in (303, 403)
     assert _voice(db, world.ekorren) == (140, 50)
@@ -528,6 +535,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(
         (f"{PAGE}/pronunciations", {"lang": "sv", "written": "x", "spoken": "y"}),
         (f"{PAGE}/pronunciations/{row.id}", {"written": "x", "spoken": "y"}),
         (f"{PAGE}/pronunciations/{row.id}/delete", {}),
+        (f"{PAGE}/try", {"lang": "sv", "prova": "Hej Alva"}),
     ]:
         assert admin.client.post(url, data=form).status_code == 403
         assert admin.client.post(url, data={**form, "csrf_token": "x" * 64}).status_code == 403
@@ -645,21 +653,125 @@ def test_lyssna_says_the_sample_with_the_saved_voice_and_words(
     assert recording.said[-1] == ("Hej! Jag heter Laiban. Välkommen till Förskolan Ekorrn.", "sv", 120, 40)
 
 
+def _urls(page: str) -> list[str]:
+    """Every URL of a page: its links, sources and form actions (formaction too), unescaped."""
+    return [
+        html.unescape(value)
+        for value in re.findall(r'\b(?:href|src|action|formaction)="([^"]*)"', page, re.IGNORECASE)
+    ]
+
+
+def _audio_src(page: str) -> str:
+    """The src of the page's one autoplaying audio (what staff typed)."""
+    found = re.findall(r'<audio controls autoplay src="([^"]*)"', page)
+    assert len(found) == 1, found
+    return html.unescape(found[0])
+
+
+def _tokens(app: FastAPI) -> Tokens:
+    return Tokens(app.state.settings.secret_key)
+
+
 def test_staff_hear_what_they_typed_and_it_is_never_cached(
     world: World, browser_for: SignIn, db: Session, recording: RecordingEngine, settings: Settings
 ) -> None:
     add_pronunciation(db, world.ekorren, "sv", "Alva", "Allva")
     db.commit()
     pedagogue = browser_for(world.pedagogue_ekorren, PASSWORD)
-    page = pedagogue.get(PAGE, params={"lang": "sv", "prova": "Hej Alva 🐿️"})
-    assert page.status_code == 200
+    page = pedagogue.post(f"{PAGE}/try", {"lang": "sv", "prova": " Hej Alva 🐿️ "}, follow_redirects=False)
+    assert page.status_code == 200  # the page itself: a redirect would put the text in a URL
+    assert page.headers["cache-control"] == "no-store"
     assert 'name="prova" value="Hej Alva 🐿️"' in page.text
-    assert f'src="{PAGE}/preview?lang=sv&amp;text=Hej+Alva+' in page.text
-    audio = pedagogue.get(f"{PAGE}/preview", params={"lang": "sv", "text": "Hej Alva 🐿️"})
-    assert audio.status_code == 200
+    assert f'action="{PAGE}/try#uttal-sv"' in page.text and 'method="post"' in page.text
+    assert "Inget sparades." not in page.text
+    src = _audio_src(page.text)
+    assert src.startswith(f"{PAGE}/preview?lang=sv&t=")
+    assert set(parse_qs(urlsplit(src).query)) == {"lang", "t"}
+    audio = pedagogue.get(src)
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+    assert audio.headers["cache-control"] == "no-store"
     assert recording.said[-1] == ("Hej Allva", "sv", 140, 50)
     audio_folder = settings.data_dir / "audio"
     assert not audio_folder.exists() or not any(audio_folder.glob("*.wav"))  # a child's name stays off disk
+
+
+def test_what_staff_typed_is_in_no_url_of_the_page(
+    world: World, browser_for: SignIn, db: Session, recording: RecordingEngine, app: FastAPI
+) -> None:
+    _speak(db, world.ekorren, "sv", "en")
+    typed = "Mormor hämtar Ellinor Åberg"
+    admin = browser_for(world.admin_ekorren, PASSWORD)
+    for lang in ("sv", "en"):
+        page = admin.post(f"{PAGE}/try", {"lang": lang, "prova": typed})
+        assert page.status_code == 200
+        assert f'name="prova" value="{typed}"' in page.text  # in the field, where staff typed it
+        urls = _urls(page.text)
+        assert any("/preview?" in url and "t=" in url for url in urls)
+        for url in urls:
+            for word in ("Ellinor", "Åberg", "Mormor", quote("Åberg"), quote_plus(typed), "text="):
+                assert word.lower() not in url.lower(), url
+        said = _tokens(app).open(parse_qs(urlsplit(_audio_src(page.text)).query)["t"][0])
+        assert (said.text, said.lang, said.personal, said.preschool_id) == (typed, lang, True, world.ekorren)
+        assert (said.rate, said.pitch, said.engine) == (140, 50, "recording")
+        assert abs(said.issued - time.time()) < 60
+    # The other language's field shows its sample, and only the tried language has the audio.
+    assert 'name="prova" value="Hej! Jag heter Laiban. Välkommen till Förskolan Ekorren."' in page.text
+
+
+def test_the_preview_takes_no_plain_text(
+    world: World, browser_for: SignIn, recording: RecordingEngine
+) -> None:
+    pedagogue = browser_for(world.pedagogue_ekorren, PASSWORD)
+    audio = pedagogue.get(f"{PAGE}/preview", params={"lang": "sv", "text": "Hej Alva"})
+    assert audio.status_code == 200  # `text` means nothing: the sample
+    assert recording.said == [("Hej! Jag heter Laiban. Välkommen till Förskolan Ekorren.", "sv", 140, 50)]
+
+
+def test_a_token_is_good_only_for_its_preschool_and_language(
+    world: World, browser_for: SignIn, db: Session, recording: RecordingEngine, app: FastAPI
+) -> None:
+    _speak(db, world.ekorren, "sv", "en")
+    _speak(db, world.humlan, "sv", "en")
+    chef = browser_for(world.org_admin_a, PASSWORD)  # may see both Ekorren and Humlan
+    humlan = chef.post("/admin/p/humlan/voice/try", {"lang": "sv", "prova": "Hej Alva"})
+    assert humlan.status_code == 200
+    token = parse_qs(urlsplit(_audio_src(humlan.text)).query)["t"][0]
+    assert chef.get("/admin/p/humlan/voice/preview", params={"lang": "sv", "t": token}).status_code == 200
+    assert recording.said == [("Hej Alva", "sv", 140, 50)]
+    # Humlan's token at Ekorren's address, or for another language: nothing
+    assert chef.get(f"{PAGE}/preview", params={"lang": "sv", "t": token}).status_code == 404
+    assert chef.get("/admin/p/humlan/voice/preview", params={"lang": "en", "t": token}).status_code == 404
+    # Forged, changed, empty, of another key, expired, of another engine: nothing
+    tokens = _tokens(app)
+    now = int(time.time())
+    said = Said("Hej Alva", "sv", 140, 50, "recording", True, world.ekorren, now)
+    assert chef.get(f"{PAGE}/preview", params={"lang": "sv", "t": tokens.seal(said)}).status_code == 200
+    changed = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    other_key = Tokens("another-secret-key-that-is-long-enough-98765").seal(said)
+    expired = tokens.seal(Said("Hej Alva", "sv", 140, 50, "recording", True, world.ekorren, now - 27 * 3600))
+    other_engine = tokens.seal(Said("Hej Alva", "sv", 140, 50, "espeak", True, world.ekorren, now))
+    for bad in (changed, "", "x" * 5000, "not a token", other_key, expired, other_engine):
+        assert chef.get(f"{PAGE}/preview", params={"lang": "sv", "t": bad}).status_code == 404, bad
+    # Staff of another organisation get nothing with a good token either
+    myran = browser_for(world.org_admin_b, PASSWORD)
+    good = tokens.seal(said)
+    assert myran.get(f"{PAGE}/preview", params={"lang": "sv", "t": good}).status_code == 404
+    assert len(recording.said) == 2
+
+
+def test_trying_too_much_text_is_explained_and_keeps_it(
+    world: World, browser_for: SignIn, recording: RecordingEngine
+) -> None:
+    pedagogue = browser_for(world.pedagogue_ekorren, PASSWORD)
+    typed = "Hej Alva " + "x" * 200
+    page = pedagogue.post(f"{PAGE}/try", {"lang": "sv", "prova": typed})
+    assert page.status_code == 400
+    assert "Skriv högst 200 tecken." in page.text and f'value="{typed}"' in page.text
+    assert "<audio controls autoplay" not in page.text and "Inget sparades." not in page.text
+    assert "Hej Alva" not in "".join(_urls(page.text))
+    nothing = pedagogue.post(f"{PAGE}/try", {"lang": "sv", "prova": "🐿️"})
+    assert nothing.status_code == 400 and "Skriv något som Laiban kan säga." in nothing.text
+    assert recording.said == []
 
 
 def test_lyssna_refuses_what_it_cannot_say(
@@ -669,11 +781,24 @@ def test_lyssna_refuses_what_it_cannot_say(
     pedagogue = browser_for(world.pedagogue_ekorren, PASSWORD)
     assert pedagogue.get(f"{PAGE}/preview?lang=so").status_code == 404  # no voice for Somali
     assert pedagogue.get(f"{PAGE}/preview?lang=en").status_code == 404  # not the preschool's language
-    assert pedagogue.get(f"{PAGE}/preview", params={"lang": "sv", "text": "x" * 201}).status_code == 400
+    assert pedagogue.post(f"{PAGE}/try", {"lang": "so", "prova": "Hej"}).status_code == 404
+    assert pedagogue.post(f"{PAGE}/try", {"lang": "en", "prova": "Hej"}).status_code == 404
     assert pedagogue.get("/admin/p/humlan/voice/preview?lang=sv").status_code == 403
-    assert browser_for(world.org_admin_b, PASSWORD).get(f"{PAGE}/preview?lang=sv").status_code == 404
+    assert pedagogue.post("/admin/p/humlan/voice/try", {"lang": "sv", "prova": "Hej"}).status_code == 403
+    other_org = browser_for(world.org_admin_b, PASSWORD)
+    assert other_org.get(f"{PAGE}/preview?lang=sv").status_code == 404
+    assert other_org.post(f"{PAGE}/try", {"lang": "sv", "prova": "Hej"}).status_code == 404
     anonymous = client.get(f"{PAGE}/preview?lang=sv", follow_redirects=False)
     assert anonymous.status_code == 303
+    assert recording.said == []
+
+
+def test_trying_without_the_csrf_token_is_refused(
+    world: World, browser_for: SignIn, recording: RecordingEngine
+) -> None:
+    pedagogue = browser_for(world.pedagogue_ekorren, PASSWORD)
+    refused = pedagogue.client.post(f"{PAGE}/try", data={"lang": "sv", "prova": "Hej Alva"})
+    assert refused.status_code == 403 and "Hej Alva" not in refused.text
     assert recording.said == []
 
 
@@ -687,6 +812,7 @@ def test_without_a_server_voice_there_is_nothing_to_hear(
     assert "<audio" not in page.text and 'name="prova"' not in page.text
     assert "Problem med ljudet" not in page.text
     assert admin.get(f"{PAGE}/preview?lang=sv").status_code == 404
+    assert admin.post(f"{PAGE}/try", {"lang": "sv", "prova": "Hej"}).status_code == 404
 
 
 def test_a_broken_audio_cache_is_shown_as_a_warning(

@@ -10,10 +10,15 @@ know how the children's names are said, so they edit it too.
 "Lyssna" plays a sentence (or what staff typed) with the saved rate, pitch and pronunciation table, through
 the server's voice (laiban.speech.tts); without a server voice the page leaves it out. A warning shows when
 the audio cache cannot be written (laiban.speech.cache.cache_problem).
+
+What staff type to hear may hold a child's name, and URLs end up in proxies' logs and the browser's history.
+So the "Prova" form is a POST (to /try, answered with the page itself, not a redirect), and the audio's URL
+carries the text sealed as a speech token (laiban.speech.tokens), never in plain.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +29,8 @@ from starlette.datastructures import FormData
 from laiban.model.preschool import Role
 from laiban.speech.cache import cache_problem
 from laiban.speech.pronounce import apply
-from laiban.speech.tts import Spoken, TtsError, Voice, speakable_text
+from laiban.speech.tokens import InvalidToken, Said
+from laiban.speech.tts import MAX_TEXT, Spoken, TtsError, Voice, speakable_text
 from laiban.store.pronunciations import (
     DEFAULT_PITCH,
     MAX_ENTRIES,
@@ -43,6 +49,7 @@ from laiban.store.pronunciations import (
 )
 from laiban.store.tables import Preschool
 from laiban.web.admin.render import Form, render
+from laiban.web.api.speech import tokens_of
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff, settings_of
@@ -76,9 +83,30 @@ def _sample(preschool: Preschool, lang: str) -> str:
     return SAMPLES[lang].format(name=preschool.name) if lang in SAMPLES else ""
 
 
-def _preview_url(preschool: Preschool, lang: str, text: str = "") -> str:
-    query = {"lang": lang, "text": text} if text else {"lang": lang}
+def _preview_url(preschool: Preschool, lang: str, token: str = "") -> str:
+    """The audio of the language's sample, or of what staff typed, sealed in `token`."""
+    query = {"lang": lang, "t": token} if token else {"lang": lang}
     return f"/admin/p/{preschool.slug}/voice/preview?{urlencode(query)}"
+
+
+def _spoken_text(db: Db, preschool: Preschool, lang: str, text: str) -> str:
+    """`text` as the voice reads it: the preschool's pronunciation fixes applied, emoji and markup gone."""
+    return speakable_text(apply(text, pronunciations_for(db, preschool.id, lang)))
+
+
+def _sealed(request: Request, preschool: Preschool, voice: Voice, lang: str, text: str) -> str:
+    """A speech token of what staff typed (already spoken text), personal: it may hold a child's name."""
+    said = Said(
+        text=text,
+        lang=lang,
+        rate=preschool.speech_rate,
+        pitch=preschool.speech_pitch,
+        engine=voice.name or "",
+        personal=True,
+        preschool_id=preschool.id,
+        issued=int(time.time()),
+    )
+    return tokens_of(request).seal(said)
 
 
 def _back(preschool: Preschool, saved: str, lang: str | None = None) -> RedirectResponse:
@@ -104,16 +132,15 @@ def _page(
     speech_form = entered.get("form") == "speech"
     voice = _voice(request)
     settings = settings_of(request)
-    # "Lyssna" under each language the voice speaks: what staff typed (?lang=…&prova=…), or the sample.
-    tried_lang = request.query_params.get("lang", "")
-    tried = request.query_params.get("prova", "").strip()[:MAX_TRIED]
+    # "Lyssna" under each language the voice speaks: what staff typed (POST /try), or the sample.
+    trying = entered.get("form") == "try"
     listen: dict[str, dict[str, str | None]] = {}
     for lang in preschool.languages:
         if voice is not None and voice.can_speak(lang):
-            mine = tried if lang == tried_lang else ""
+            mine = trying and entered.get("lang") == lang
             listen[lang] = {
-                "text": mine or _sample(preschool, lang),
-                "url": _preview_url(preschool, lang, mine) if mine else None,
+                "text": entered["text"] if mine else _sample(preschool, lang),
+                "url": entered.get("url") if mine else None,
             }
     sample_lang = next((lang for lang in listen if lang in SAMPLES), None)
     rates = dict(RATES)
@@ -204,24 +231,54 @@ def delete_entry(slug: str, entry_id: RowId, db: Db, staff: CurrentStaff) -> Res
     return _back(preschool, "deleted", row.lang)
 
 
-@router.get("/preview")
-def preview(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
-    """A sentence (`text`, or the language's sample) said with the preschool's saved voice and
-    pronunciation table, as WAV. Typed text may hold a child's name: it is never written to the cache."""
+@router.post("/try", dependencies=[CsrfChecked])
+def try_text(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
+    """The page again (not a redirect: the text would be in its URL), with what staff typed in the
+    language's "Prova" field and an audio element saying it, its text sealed in the audio's URL."""
     preschool = preschool_for_staff(db, staff, slug)
-    lang = request.query_params.get("lang", "")
-    typed = request.query_params.get("text", "").strip()
+    lang, typed = _text(form, "lang"), _text(form, "prova").strip()
     voice = _voice(request)
     if lang not in preschool.languages or voice is None or not voice.can_speak(lang):
         raise ApiError(404, "There is no voice for this language.")
+    entered: dict[str, Any] = {"form": "try", "lang": lang, "text": typed}
     if len(typed) > MAX_TRIED:
-        raise ApiError(400, f"Skriv högst {MAX_TRIED} tecken.")
-    text = speakable_text(
-        apply(typed or _sample(preschool, lang), pronunciations_for(db, preschool.id, lang))
-    )
-    if not text:
-        raise ApiError(404, "There is nothing to say.")
-    spoken = Spoken(text, lang, preschool.speech_rate, preschool.speech_pitch, personal=bool(typed))
+        errors = [f"Skriv högst {MAX_TRIED} tecken."]
+    elif not (text := _spoken_text(db, preschool, lang, typed)):
+        errors = ["Skriv något som Laiban kan säga."]
+    else:
+        errors = []
+        entered["url"] = _preview_url(preschool, lang, _sealed(request, preschool, voice, lang, text))
+    response = _page(request, db, preschool, staff, errors, entered)
+    response.headers["Cache-Control"] = "no-store"  # the page holds what was typed
+    return response
+
+
+@router.get("/preview")
+def preview(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
+    """The language's sample, or what staff typed (`t`, a speech token of /try), said with the
+    preschool's saved voice and pronunciation table, as WAV. Typed text may hold a child's name: it is
+    never in a URL in plain and never written to the cache."""
+    preschool = preschool_for_staff(db, staff, slug)
+    lang = request.query_params.get("lang", "")
+    token = request.query_params.get("t")
+    voice = _voice(request)
+    if lang not in preschool.languages or voice is None or not voice.can_speak(lang):
+        raise ApiError(404, "There is no voice for this language.")
+    if token is None:
+        text = _spoken_text(db, preschool, lang, _sample(preschool, lang))
+        if not text:
+            raise ApiError(404, "There is nothing to say.")
+        spoken = Spoken(text, lang, preschool.speech_rate, preschool.speech_pitch, personal=False)
+    else:
+        try:
+            said = tokens_of(request).open(token)
+        except InvalidToken:
+            raise ApiError(404, "There is no such audio, or it has expired.") from None
+        if said.preschool_id != preschool.id or said.lang != lang or said.engine != voice.name:
+            raise ApiError(404, "There is no such audio, or it has expired.")
+        if not said.text or len(said.text) > MAX_TEXT:
+            raise ApiError(404, "There is nothing to say.")
+        spoken = Spoken(said.text, lang, said.rate, said.pitch, personal=True)
     try:
         data, _source = voice.audio(spoken)
     except TtsError as exc:
