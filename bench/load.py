@@ -35,8 +35,7 @@ each, the polling and the admins at the fleet's level throughout) until anything
 keep the rate or the p95 of asks is above 1 s, and prints the highest rate whose p95 of asks and of polls
 stayed within 100 ms with zero errors.
 `--profile PREFIX` runs the server under `py-spy record --subprocesses` and writes PREFIX-<db>.svg (or
-.txt collapsed stacks, .json speedscope: `--profile-format`). `--tcp-nodelay` is an experiment: the
-server with TCP_NODELAY on its socket (see NODELAY_SERVE). Before the load, each kind of request is sent
+.txt collapsed stacks, .json speedscope: `--profile-format`). Before the load, each kind of request is sent
 alone `--costs` times: the server's CPU time per request and the latency of one (`cost[...]`).
 
 Prints one `name value` line per figure. The server, PostgreSQL and the temporary folders are always
@@ -434,29 +433,9 @@ def _alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
-# `--tcp-nodelay`: `laiban serve`, with TCP_NODELAY set on its listening socket (the accepted connections
-# inherit it on Linux). laiban.cli._listen makes the socket without IPPROTO_TCP, so asyncio does not set
-# TCP_NODELAY, and uvicorn's two writes per response (head, then body) meet Nagle's algorithm and the
-# client's delayed ACK: about 40 ms more for every response on a kept-alive connection. An experiment that
-# shows what the one-line fix gives; without the flag the server is measured as it is.
-NODELAY_SERVE = """
-import socket, sys
-import laiban.cli as cli
-listen = cli._listen
-def _listen(host, port):
-    sock = listen(host, port)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-cli._listen = _listen
-sys.exit(cli.main(sys.argv[1:]))
-"""
-
-
-def start_server(
-    data_dir: Path, database_url: str | None, profile: Path | None, nodelay: bool = False, workers: int = 1
-) -> Server:
+def start_server(data_dir: Path, database_url: str | None, profile: Path | None, workers: int = 1) -> Server:
     port = free_port()
-    launcher = ["-c", NODELAY_SERVE] if nodelay else ["-m", "laiban.cli"]
+    launcher = ["-m", "laiban.cli"]
     command = [sys.executable, *launcher, "serve", "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
@@ -1126,7 +1105,7 @@ def run_database(db: str, args: argparse.Namespace, timezone: str) -> None:
             say(f"{prefix}_local_time", fleet.local_time)
             suffix = args.profile_format
             profile = Path(f"{args.profile}-{db}.{suffix}").resolve() if args.profile else None
-            server = start_server(data_dir, database_url, profile, args.tcp_nodelay, args.workers)
+            server = start_server(data_dir, database_url, profile, args.workers)
             try:
                 server_pid = server.pid()
                 warm_up(server.base_url, fleet)
@@ -1222,7 +1201,6 @@ def costs(prefix: str, base_url: str, fleet: Fleet, server_pid: int, repeat: int
             started = time.perf_counter()
             client.get("/healthz").raise_for_status()
             times.append((time.perf_counter() - started) * 1000)
-        # About 40 ms here although /healthz does nothing: Nagle + delayed ACK (see NODELAY_SERVE).
         say(f"{prefix}_cost[healthz]_p50_ms", percentile(times, 50))
         for name, make in kinds:
             times = []
@@ -1268,11 +1246,6 @@ def main() -> None:
         "--costs", type=int, default=40, help="first, each request kind alone this many times (0: skip)"
     )
     parser.add_argument(
-        "--tcp-nodelay",
-        action="store_true",
-        help="experiment: start the server with TCP_NODELAY on its socket (see NODELAY_SERVE)",
-    )
-    parser.add_argument(
         "--profile-format",
         choices=("svg", "txt", "json"),
         default="svg",
@@ -1292,7 +1265,6 @@ def main() -> None:
     say("load_cpus", os.cpu_count() or 0)
     say("load_loadavg_before", os.getloadavg()[0])
     say("load_timezone", timezone)
-    say("load_tcp_nodelay_patch", int(args.tcp_nodelay))
     say("load_workers", args.workers)
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         run_database(db, args, timezone)
