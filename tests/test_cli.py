@@ -160,6 +160,7 @@ HELP_CASES = {
     "users add": (("users", "add"), ("usage: laiban users add", "--name", "--preschool", "--password-stdin")),
     "users passwd": (("users", "passwd"), ("usage: laiban users passwd", "--password-stdin")),
     "fetch": (("fetch",), ("usage: laiban fetch",)),
+    "prerender": (("prerender",), ("usage: laiban prerender", "--preschool")),
 }
 
 

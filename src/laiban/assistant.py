@@ -2,10 +2,13 @@
 
 reply = ask(question="va e klockan", lang="sv", context=..., today=...)
 reply.as_json()  # the object `laiban ask --json` prints and `POST /api/v1/ask` returns
+
+offline_answers(today, context, "sv")  # the day's answers a kiosk keeps (GET /api/v1/answers)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -113,3 +116,66 @@ def ask(
     assert intent is not None
     result = answer(intent, today, previous)
     return Reply(question, intent, result, render(result, result.language or lang))
+
+
+# --- the day's answers, ahead of the questions -------------------------------------------------------
+
+# The pictures a kiosk can tap without words (the first intent of each module: the kiosk's buttons).
+TAP_INTENTS = ("weather", "clothes", "lunch", "time", "schedule", "date", "calendar", "activities")
+TIME_STEP = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A reply and the moment it answers (what the audio URL and the personal-data check look at)."""
+
+    reply: Reply
+    today: Today
+
+
+@dataclass(frozen=True)
+class OfflineAnswers:
+    """Today's answers to the tapped pictures, for a kiosk that loses its network during the day: no
+    child's data in them (the copy stays on the tablet all day), and never a pickup."""
+
+    today: Today  # the moment asked, without children
+    answers: dict[str, Answered]  # tapped intent → the answer now
+    time: dict[str, Answered]  # "HH:MM" → "what time is it", every five minutes of the opening day
+
+
+def tapped_intents(modules: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The tap intents of the enabled modules, in the kiosk's order."""
+    return tuple(name for name in TAP_INTENTS if MODULE_OF_INTENT[name] in modules)
+
+
+def day_moments(today: Today) -> list[dt.datetime]:
+    """Every five minutes of today's opening hours (from the opening, rounded down to five minutes)."""
+    now = today.now
+    moment = now.replace(
+        hour=today.day_starts_at.hour, minute=today.day_starts_at.minute, second=0, microsecond=0
+    )
+    moment -= dt.timedelta(minutes=moment.minute % 5)
+    closes = now.replace(
+        hour=today.day_ends_at.hour, minute=today.day_ends_at.minute, second=0, microsecond=0
+    )
+    moments = []
+    while moment <= closes:
+        moments.append(moment)
+        moment += TIME_STEP
+    return moments
+
+
+def offline_answers(today: Today, context: Context, lang: str) -> OfflineAnswers:
+    """The answers `GET /api/v1/answers` gives a kiosk: each tapped picture's answer now, and "what time
+    is it" every five minutes of the day (when the clock module is on). Raises LookupError like `ask`."""
+    today = replace(today, children=())
+
+    def at(intent: str, moment: Today) -> Answered:
+        return Answered(ask(lang=lang, today=moment, context=context, intent=Intent(intent)), moment)
+
+    enabled = tapped_intents(today.modules)
+    times: dict[str, Answered] = {}
+    if "time" in enabled:
+        for moment in day_moments(today):
+            times[f"{moment:%H:%M}"] = at("time", replace(today, now=moment))
+    return OfflineAnswers(today, {name: at(name, today) for name in enabled}, times)

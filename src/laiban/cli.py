@@ -1,4 +1,5 @@
-"""The `laiban` command: serve, demo, db, backup, restore, users, fetch. `laiban COMMAND --help` explains."""
+"""The `laiban` command: serve, demo, db, backup, restore, users, fetch, prerender. `laiban COMMAND --help`
+explains."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TextIO
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -410,6 +412,54 @@ def cmd_fetch(args: argparse.Namespace) -> None:
         print(line)
 
 
+class _Bar:
+    """A progress bar on a terminal (standard error, rewritten with \\r); nothing when it is not one."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.shown = stream.isatty()
+        self._last = 0.0
+        self._length = 0
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if not self.shown:
+            return
+        now = time.monotonic()
+        if 0 < done < total and now - self._last < 0.1:
+            return  # a redraw every tenth of a second is plenty
+        self._last = now
+        if total:
+            filled = self.WIDTH * done // total
+            line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} {what}"
+        else:
+            line = f"[{'.' * self.WIDTH}] {what}: reading the day"
+        self.stream.write("\r" + line.ljust(self._length))
+        self.stream.flush()
+        self._length = len(line)
+
+    def clear(self) -> None:
+        if self.shown and self._length:
+            self.stream.write("\r" + " " * self._length + "\r")
+            self.stream.flush()
+
+
+def cmd_prerender(args: argparse.Namespace) -> None:
+    from laiban.jobs.prerender import PrerenderError, prerender
+
+    settings = _settings(args)
+    engine = _database(settings)
+    bar = _Bar(sys.stderr)
+    try:
+        summary = prerender(engine, settings, slug=args.preschool, progress=bar)
+    except PrerenderError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        bar.clear()
+    print(f"Pre-rendered {summary.line(settings.audio_cache_mb * 1024 * 1024)}.")
+
+
 # --- argument parsing ----------------------------------------------------------------------------
 
 
@@ -523,6 +573,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every refresh job once and print what each did.",
     )
     fetch.set_defaults(func=cmd_fetch)
+
+    prerender = commands.add_parser(
+        "prerender",
+        help="speak the day's likely answers into the audio cache",
+        description="Speak today's likely answers (each tapped picture's, what time it is every five "
+        "minutes of the day, the greetings and 'I don't know') into the audio cache, in every language "
+        "of every preschool, so that the first child of the day hears them at once. Nothing about a "
+        "child is spoken. The server does it every morning, an hour before each preschool opens.",
+    )
+    prerender.add_argument("--preschool", metavar="SLUG", help="only this preschool (default: all)")
+    prerender.set_defaults(func=cmd_prerender)
     return parser
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from laiban.config import Settings
 from laiban.jobs.menus import refresh_menus
+from laiban.jobs.prerender import prerender_morning
 from laiban.jobs.retention import purge_personal_data
 from laiban.jobs.weather import refresh_forecasts
 from laiban.store.leases import claim, release
@@ -31,6 +32,7 @@ JOBS: dict[str, Job] = {
     "forecasts": refresh_forecasts,
     "menus": refresh_menus,
     "retention": purge_personal_data,
+    "prerender": prerender_morning,  # last: after the morning's forecasts and menus are in
 }
 
 

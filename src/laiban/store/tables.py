@@ -108,6 +108,8 @@ class Preschool(Base):
     # (50 = the voice's own). Checked by laiban.store.pronunciations.set_speech.
     speech_rate: Mapped[int] = mapped_column(Integer, default=140, server_default="140")
     speech_pitch: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    # The local date whose likely answers the morning job last spoke into the audio cache (jobs.prerender).
+    audio_prerendered_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="preschools")

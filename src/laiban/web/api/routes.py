@@ -297,11 +297,6 @@ async def kiosk_children(request: Request) -> list[ChildOut]:
     return await for_device(request, work)
 
 
-# The pictures a kiosk can tap without words, and the first intent of each module (the kiosk's buttons).
-TAP_INTENTS = ("weather", "clothes", "lunch", "time", "schedule", "date", "calendar", "activities")
-TIME_STEP = dt.timedelta(minutes=5)
-
-
 class AnswersOut(BaseModel):
     """Today's answers to the tapped pictures, for a kiosk that loses its network during the day."""
 
@@ -325,37 +320,20 @@ async def answers(request: Request, lang: Annotated[str | None, Query(max_length
         if spoken not in preschool.languages or spoken not in assistant.speakable((spoken,)):
             raise ApiError(422, f"lang: Laiban cannot answer in {spoken!r} here.", code="invalid_request")
         today, context = _today(request, db, device)
-        now = today.now
         # No children in it: the offline copy stays on the tablet all day and must hold no personal data.
-        today = replace(today, children=())
+        offline = assistant.offline_answers(today, context, spoken)
         audio = AudioUrls(request, db, preschool)
 
-        def answer(intent: str, at: dt.datetime) -> AskResponse:
-            moment = replace(today, now=at)
-            reply = assistant.ask(lang=spoken, today=moment, context=context, intent=Intent(intent))
-            return AskResponse(**reply.as_json(), audio=audio.of(reply, moment))
+        def out(answered: assistant.Answered) -> AskResponse:
+            # Personal or not is judged with the group's children (the answers were made without them).
+            moment = replace(answered.today, children=today.children)
+            return AskResponse(**answered.reply.as_json(), audio=audio.of(answered.reply, moment))
 
-        enabled = [name for name in TAP_INTENTS if assistant.MODULE_OF_INTENT[name] in preschool.modules]
-        times: dict[str, AskResponse] = {}
-        if "time" in enabled:
-            moment = now.replace(
-                hour=preschool.day_starts_at.hour,
-                minute=preschool.day_starts_at.minute,
-                second=0,
-                microsecond=0,
-            )
-            moment -= dt.timedelta(minutes=moment.minute % 5)
-            closes = now.replace(
-                hour=preschool.day_ends_at.hour, minute=preschool.day_ends_at.minute, second=0, microsecond=0
-            )
-            while moment <= closes:
-                times[f"{moment:%H:%M}"] = answer("time", moment)
-                moment += TIME_STEP
         return AnswersOut(
-            date=now.date(),
+            date=offline.today.now.date(),
             lang=spoken,
-            answers={name: answer(name, now) for name in enabled},
-            time=times,
+            answers={name: out(answered) for name, answered in offline.answers.items()},
+            time={moment: out(answered) for moment, answered in offline.time.items()},
         )
 
     return await for_device(request, work)

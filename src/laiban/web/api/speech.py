@@ -15,15 +15,15 @@ network 44 KB per second of speech is nothing.
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from laiban.speech.spoken import Speaker
 from laiban.speech.tokens import InvalidToken, Said, Tokens
-from laiban.speech.tts import MAX_TEXT, Spoken, TtsError, Voice, speakable_text
+from laiban.speech.tts import MAX_TEXT, Spoken, TtsError, Voice
 from laiban.web.errors import ApiError
 from laiban.web.security import for_device, settings_of
 
@@ -53,65 +53,44 @@ def tokens_of(request: Request) -> Tokens:
     return tokens
 
 
-def is_personal(intent: str, today: Today, text: str) -> bool:
-    """Whether an answer is about a child: a pickup, a child who said who they are, or any name of the
-    kiosk's children (or an activity's participants) in what is said."""
-    if intent == "pickup" or today.asking_child is not None:
-        return True
-    names = {child.name for child in today.children}
-    names.update(name for activity in today.activities for name in activity.participants)
-    names = {name.strip() for name in names if name.strip()}
-    if not names:
-        return False
-    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-    pattern = rf"(?<!\w)(?:{alternatives})(?!\w)"
-    return re.search(pattern, text, re.IGNORECASE) is not None
-
-
 class AudioUrls:
-    """The audio URLs of one request's answers (the preschool's pronunciation tables read once)."""
+    """The audio URLs of one request's answers (the preschool's pronunciation tables read once). What is
+    said comes from laiban.speech.spoken.Speaker, as in `laiban prerender`: the same text, the same key."""
 
     def __init__(self, request: Request, db: Session, preschool: Preschool):
         self.voice = voice_of(request)
         self.request = request
         self.db = db
         self.preschool = preschool
-        self._tables: dict[str, tuple[tuple[str, str], ...]] = {}
-
-    def _table(self, lang: str) -> tuple[tuple[str, str], ...]:
-        if lang not in self._tables:
-            cache: TodayCache = self.request.app.state.today_cache
-            self._tables[lang] = cache.pronunciations(self.db, self.preschool.id, lang)
-        return self._tables[lang]
+        cache: TodayCache = request.app.state.today_cache
+        self.speaker = Speaker(
+            self.voice,
+            table=lambda lang: cache.pronunciations(db, preschool.id, lang),
+            rate=int(getattr(preschool, "speech_rate", 140)),
+            pitch=int(getattr(preschool, "speech_pitch", 50)),
+        )
 
     def spoken_text(self, speech: str, lang: str) -> str:
         """The answer's spoken form as the voice reads it: the preschool's pronunciation fixes applied,
         emoji and markup gone."""
-        from laiban.speech.pronounce import apply
-
-        return speakable_text(apply(speech, self._table(lang)))
+        return self.speaker.text(speech, lang)
 
     def of(self, reply: Reply, today: Today) -> str | None:
         """The URL of `reply` spoken, or None: no server voice, no voice for the language, nothing to say
         or too long (the kiosk then uses the captions and the browser's voice)."""
-        voice = self.voice
-        lang = reply.rendered.lang
-        if voice is None or voice.name is None or not voice.can_speak(lang):
+        spoken = self.speaker.spoken(reply.intent.name, reply.rendered.speech, reply.rendered.lang, today)
+        if spoken is None or self.voice is None or self.voice.name is None:
             return None
-        text = self.spoken_text(reply.rendered.speech, lang)
-        if not text or len(text) > MAX_TEXT:
-            return None
-        personal = is_personal(reply.intent.name, today, text)
         now = today.now
         # About nobody: one URL for the whole day (the kiosk keeps the audio by URL); personal: this second.
-        issued = now if personal else now.replace(hour=0, minute=0, second=0, microsecond=0)
+        issued = now if spoken.personal else now.replace(hour=0, minute=0, second=0, microsecond=0)
         said = Said(
-            text=text,
-            lang=lang,
-            rate=int(getattr(self.preschool, "speech_rate", 140)),
-            pitch=int(getattr(self.preschool, "speech_pitch", 50)),
-            engine=voice.name,
-            personal=personal,
+            text=spoken.text,
+            lang=spoken.lang,
+            rate=spoken.rate,
+            pitch=spoken.pitch,
+            engine=self.voice.name,
+            personal=spoken.personal,
             preschool_id=self.preschool.id,
             issued=int(issued.timestamp()),
         )
