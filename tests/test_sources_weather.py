@@ -851,7 +851,7 @@ def test_a_trickling_reply_is_given_up_at_the_deadline(server: LocalServer, clie
     assert caught.value.in_swedish() == "Källan svarade inte i tid. Laiban försöker igen senare."
     seen = server.seen[-1]
     assert seen.ended.wait(10) and seen.hung_up  # the client hung up …
-    assert 0 < seen.sent < len(body)  # … while the body was still trickling in
+    assert seen.sent < len(body)  # … before the body was all there (on a busy machine maybe before any)
 
 
 def test_trickling_headers_are_given_up_at_the_deadline(server: LocalServer, client: httpx.Client) -> None:
