@@ -484,6 +484,10 @@ def test_the_weather_back_off_is_capped(
         waits.append(row.next_attempt_at - at)  # type: ignore[operator]
         at = row.next_attempt_at  # type: ignore[assignment]
     assert waits == [minutes(m) for m in (2, 4, 8, 16, 30, 30)]  # at most half an hour
+    with transaction(sessions) as session:  # a source dead for days: 2**60 minutes would not fit a timedelta
+        session.get_one(StoredForecast, forecast_row(sessions).location_key).failures = 60
+    refresh_forecasts(engine, down, at, http)
+    assert forecast_row(sessions).next_attempt_at - at == minutes(30)  # type: ignore[operator]
 
 
 # --- 1 and 3: a menu outage of each kind --------------------------------------------------------------
@@ -551,6 +555,10 @@ def test_the_menu_back_off_is_capped(
         waits.append(source.next_attempt_at - at)  # type: ignore[operator]
         at = source.next_attempt_at  # type: ignore[assignment]
     assert waits == [minutes(m) for m in (10, 20, 40, 60, 60)]  # at most an hour
+    with transaction(sessions) as session:  # a source dead for days: 5 * 2**60 minutes would not fit
+        session.get_one(MenuSource, ekorren.ekorren).failures = 60
+    refresh_menus(engine, down, at, http)
+    assert menu_source(sessions, ekorren.ekorren).next_attempt_at - at == minutes(60)  # type: ignore[operator]
     assert menu_source(sessions, ekorren.ekorren).last_success_at is None
 
 

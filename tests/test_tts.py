@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from laiban.config import ConfigError, Settings
 from laiban.model.preschool import LANGUAGES
 from laiban.speech.cache import AudioCache, cache_key, cache_problem
+from laiban.speech.spoken import Speaker
 from laiban.speech.tokens import MAX_AGE, InvalidToken, Said, Tokens
 from laiban.speech.tts import (
     ESPEAK_VOICES,
@@ -628,3 +629,16 @@ def test_the_voice_settings_are_read_and_checked() -> None:
     ):
         with pytest.raises(ConfigError, match=name):
             Settings.load({**base, name: value})
+
+
+def test_a_name_respelled_by_the_pronunciation_table_still_makes_an_answer_personal() -> None:
+    # Staff respell children's names for the voice ("Ella" → "Ela"); the respelling must not hide the name.
+    from .test_pickup_skill import today_at
+
+    voice = Voice(EspeakEngine())
+    speaker = Speaker(voice, table=lambda lang: (("Ella", "Ela"),))
+    respelled = speaker.spoken("calendar", "Idag fyller Ella år!", "sv", today_at())
+    assert respelled is not None and respelled.text == "Idag fyller Ela år!"
+    assert respelled.personal  # never written to the disk cache
+    about_nobody = speaker.spoken("calendar", "Idag är det fredag.", "sv", today_at())
+    assert about_nobody is not None and not about_nobody.personal

@@ -118,4 +118,7 @@ def _failed(sessions: sessionmaker[Session], preschool_id: int, now: dt.datetime
         source.last_attempt_at = now
         source.failures += 1
         source.last_error = error
-        source.next_attempt_at = now + min(dt.timedelta(minutes=5 * 2**source.failures), MAX_BACK_OFF)
+        # The exponent is capped: 2**39 minutes would overflow timedelta after a day and a half of failures.
+        source.next_attempt_at = now + min(
+            dt.timedelta(minutes=5 * 2 ** min(source.failures, 10)), MAX_BACK_OFF
+        )

@@ -182,5 +182,6 @@ def _failed(
         row.failures += 1
         row.last_attempt_at = now
         row.last_error = error
-        row.next_attempt_at = now + min(dt.timedelta(minutes=2**row.failures), MAX_BACK_OFF)
+        # The exponent is capped: 2**41 minutes would overflow timedelta after a day of failures.
+        row.next_attempt_at = now + min(dt.timedelta(minutes=2 ** min(row.failures, 10)), MAX_BACK_OFF)
         return row.failures

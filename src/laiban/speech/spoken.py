@@ -69,4 +69,6 @@ class Speaker:
         text = self.text(speech, lang)
         if not text or len(text) > MAX_TEXT:
             return None
-        return Spoken(text, lang, self.rate, self.pitch, personal=is_personal(intent, today, text))
+        # Judged on the answer as written too: a pronunciation entry may respell a child's name.
+        personal = is_personal(intent, today, speech) or is_personal(intent, today, text)
+        return Spoken(text, lang, self.rate, self.pitch, personal=personal)
