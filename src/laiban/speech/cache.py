@@ -130,7 +130,6 @@ class AudioCache:
         self._memory_bytes = 0
         self._size: int | None = None  # the folder's bytes as this process knows them
         self._writes = 0
-        self.problem: str | None = None  # the errno name of this process's last failed write
         self.hits = 0
         self.misses = 0
 
@@ -220,7 +219,6 @@ class AudioCache:
 
     def _failed(self, exc: OSError) -> None:
         name = _errno_name(exc)
-        self.problem = name
         marker = self.folder / (PROBLEM_PREFIX + name)
         try:
             if marker.exists():
@@ -232,7 +230,6 @@ class AudioCache:
 
     def _succeeded(self) -> None:
         """A write worked: the problem marks go (any worker's; a few syscalls, only when audio was made)."""
-        self.problem = None
         for name in _MARKERS:
             try:
                 os.unlink(self.folder / name)

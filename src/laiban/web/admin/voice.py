@@ -49,7 +49,7 @@ from laiban.store.pronunciations import (
 )
 from laiban.store.tables import Preschool
 from laiban.web.admin.render import Form, render
-from laiban.web.api.speech import tokens_of
+from laiban.web.api.speech import tokens_of, voice_of
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff, settings_of
@@ -71,12 +71,6 @@ SAMPLES = {
     "en": "Hello! My name is Laiban. Welcome to {name}.",
 }
 MAX_TRIED = MAX_SPOKEN_LENGTH  # characters staff may type to hear
-
-
-def _voice(request: Request) -> Voice | None:
-    """The server's voice (made when the app starts), if it speaks at all."""
-    voice: Voice | None = getattr(request.app.state, "voice", None)
-    return voice if voice is not None and voice.engine is not None else None
 
 
 def _sample(preschool: Preschool, lang: str) -> str:
@@ -130,7 +124,7 @@ def _page(
 ) -> Response:
     entered = entered or {}
     speech_form = entered.get("form") == "speech"
-    voice = _voice(request)
+    voice = voice_of(request)
     settings = settings_of(request)
     # "Lyssna" under each language the voice speaks: what staff typed (POST /try), or the sample.
     trying = entered.get("form") == "try"
@@ -237,7 +231,7 @@ def try_text(request: Request, slug: str, db: Db, staff: CurrentStaff, form: For
     language's "Prova" field and an audio element saying it, its text sealed in the audio's URL."""
     preschool = preschool_for_staff(db, staff, slug)
     lang, typed = _text(form, "lang"), _text(form, "prova").strip()
-    voice = _voice(request)
+    voice = voice_of(request)
     if lang not in preschool.languages or voice is None or not voice.can_speak(lang):
         raise ApiError(404, "There is no voice for this language.")
     entered: dict[str, Any] = {"form": "try", "lang": lang, "text": typed}
@@ -261,7 +255,7 @@ def preview(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Respons
     preschool = preschool_for_staff(db, staff, slug)
     lang = request.query_params.get("lang", "")
     token = request.query_params.get("t")
-    voice = _voice(request)
+    voice = voice_of(request)
     if lang not in preschool.languages or voice is None or not voice.can_speak(lang):
         raise ApiError(404, "There is no voice for this language.")
     if token is None:

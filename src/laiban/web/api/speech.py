@@ -66,14 +66,9 @@ class AudioUrls:
         self.speaker = Speaker(
             self.voice,
             table=lambda lang: cache.pronunciations(db, preschool.id, lang),
-            rate=int(getattr(preschool, "speech_rate", 140)),
-            pitch=int(getattr(preschool, "speech_pitch", 50)),
+            rate=preschool.speech_rate,
+            pitch=preschool.speech_pitch,
         )
-
-    def spoken_text(self, speech: str, lang: str) -> str:
-        """The answer's spoken form as the voice reads it: the preschool's pronunciation fixes applied,
-        emoji and markup gone."""
-        return self.speaker.text(speech, lang)
 
     def of(self, reply: Reply, today: Today) -> str | None:
         """The URL of `reply` spoken, or None: no server voice, no voice for the language, nothing to say
