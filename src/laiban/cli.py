@@ -181,7 +181,7 @@ def _load_speech_to_text(settings: Settings) -> None:
     from laiban.speech import stt
 
     try:
-        listening = stt.recognizer_for(settings.stt_model_dir)
+        listening = stt.recognizer_for(settings.stt_model_dir, settings.workers)
         if listening is not None:
             listening.load()
     except stt.RecognizerUnavailable:

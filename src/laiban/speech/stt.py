@@ -157,10 +157,10 @@ def installed() -> bool:
     return importlib.util.find_spec("faster_whisper") is not None
 
 
-def recognizer_for(model_dir: Path | None) -> FasterWhisper | None:
+def recognizer_for(model_dir: Path | None, workers: int = 1) -> FasterWhisper | None:
     """The process's recogniser for this model folder (one per folder, loaded on first use), or None when
     no model is configured. Raises RecognizerUnavailable (and logs why, once) when it is configured but
-    cannot work."""
+    cannot work. `workers`: the server processes sharing the machine's cores (each may recognise at once)."""
     if model_dir is None:
         return None
     key = model_dir.expanduser().resolve()
@@ -178,7 +178,8 @@ def recognizer_for(model_dir: Path | None) -> FasterWhisper | None:
                     _reported.add(key)
                     log.error("%s The kiosks' talk button stays hidden.", exc)
                 raise
-            found = _recognizers[key] = FasterWhisper(key)
+            threads = max(1, (os.cpu_count() or CPU_THREADS) // max(1, workers))
+            found = _recognizers[key] = FasterWhisper(key, cpu_threads=threads)
     if found.failure is not None:
         raise RecognizerUnavailable(found.failure)
     return found

@@ -6,8 +6,9 @@ The way of a recording, so that the CPU work never holds a database session:
    kiosk's questions use anyway (cached per preschool for a few seconds);
 2. the body, read as it streams in and refused past 2 MB;
 3. decoding (PyAV, bounded to 15 s of sound) in the thread pool;
-4. recognising in the thread pool, one recording at a time per process (2 cores: two at once would each
-   take twice as long); a few wait their turn, more get 503 with Retry-After;
+4. recognising in the thread pool, one recording at a time per process, on its share of the cores (cores ÷
+   workers threads: two at once on the same cores would each take twice as long); a few wait their turn,
+   more get 503 with Retry-After;
 5. a second short trip: the answer to the words (`reply_to`, exactly as POST /ask), or, when no words
    were heard, Laiban's honest "I didn't hear anything" (intent `not_heard`, 200).
 
@@ -82,7 +83,7 @@ def _turns_here() -> _Turns:
 
 def _recognizer(request: Request) -> stt.Recognizer:
     try:
-        recognizer = stt.recognizer_for(settings_of(request).stt_model_dir)
+        recognizer = stt.recognizer_for(settings_of(request).stt_model_dir, settings_of(request).workers)
     except stt.RecognizerUnavailable as exc:
         raise ApiError(503, "Laiban cannot listen right now; the server's log says why.") from exc
     if recognizer is None:
