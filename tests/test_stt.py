@@ -455,7 +455,7 @@ def test_one_recording_at_a_time_a_few_wait_and_more_are_told_to_retry(
     talk: TestClient, spoken: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow = SlowRecognizer()
-    monkeypatch.setattr(stt, "recognizer_for", lambda model_dir: slow)
+    monkeypatch.setattr(stt, "recognizer_for", lambda model_dir, workers=1: slow)
     webm = encode(spoken[WHAT_TIME], "webm")
     results: list[int] = []
 
