@@ -15,120 +15,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import io
 import resource
 import statistics
 import sys
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the recordings the listening tests use (tests/audio.py)
+from tests.audio import encode, speak, ten_minute_webm  # noqa: E402
 
 QUESTION = "Who is picking me up today, and when?"  # 2.7 s at 150 words a minute, padded to 3 s
 SECONDS = 3.0
 RATE = 16_000
 
 
-def speak(text: str, voice: str = "en-us", wpm: int = 150) -> np.ndarray:
-    """`text` as espeak-ng says it: int16 mono at 16 kHz."""
-    import espeakng_loader
-
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
-    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-    lib.espeak_Synth.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_size_t,
-        ctypes.c_uint,
-        ctypes.c_int,
-        ctypes.c_uint,
-        ctypes.c_uint,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-    ]
-    # AUDIO_OUTPUT_SYNCHRONOUS, espeakINITIALIZE_DONT_EXIT (a bad data path must not exit the process)
-    rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0x8000)
-    if rate <= 0:
-        raise RuntimeError("espeak-ng did not start")
-    chunks: list[bytes] = []
-
-    def on_audio(samples: object, count: int, _events: object) -> int:
-        if count > 0:
-            chunks.append(ctypes.string_at(samples, count * 2))  # type: ignore[call-overload]
-        return 0
-
-    callback_type = ctypes.CFUNCTYPE(
-        ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
-    )
-    callback = callback_type(on_audio)  # referenced until the synthesis is done
-    lib.espeak_SetSynthCallback(callback)
-    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-        raise RuntimeError(f"espeak-ng has no voice {voice!r}")
-    lib.espeak_SetParameter(1, wpm, 0)  # espeakRATE
-    data = text.encode() + b"\0"
-    if lib.espeak_Synth(data, len(data), 0, 1, 0, 1, None, None) != 0:  # POS_CHARACTER, espeakCHARS_UTF8
-        raise RuntimeError("espeak-ng could not speak")
-    pcm = np.frombuffer(b"".join(chunks), np.int16).astype(np.float32)
-    at = np.arange(int(len(pcm) * RATE / rate)) * rate / RATE
-    return np.interp(at, np.arange(len(pcm)), pcm).astype(np.int16)
-
-
 def padded(pcm: np.ndarray, seconds: float) -> np.ndarray:
     missing = max(0, int(seconds * RATE) - len(pcm))
     return np.concatenate([np.zeros(missing // 2, np.int16), pcm, np.zeros(missing - missing // 2, np.int16)])
-
-
-def encode(pcm: np.ndarray, kind: str) -> bytes:
-    import av
-
-    if kind == "wav":
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(RATE)
-            out.writeframes(pcm.astype("<i2").tobytes())
-        return buffer.getvalue()
-    fmt, codec, options = {
-        "webm": ("webm", "libopus", {"live": "1"}),
-        "ogg": ("ogg", "libopus", {}),
-        "mp4": ("mp4", "aac", {"movflags": "frag_keyframe+empty_moov+default_base_moof"}),
-    }[kind]
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=fmt, options=options) as out:
-        stream = out.add_stream(codec, rate=48000, layout="mono")
-        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=48000)
-        for piece in resampler.resample(frame) + resampler.resample(None):
-            for packet in stream.encode(piece):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buffer.getvalue()
-
-
-def ten_minute_webm() -> bytes:
-    """Ten minutes of Opus in a live WebM: one second encoded once, its packets repeated (fast to make)."""
-    import av
-
-    tone = (np.sin(2 * np.pi * 220 * np.arange(48000) / 48000) * 3000).astype(np.int16)
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="webm", options={"live": "1"}) as out:
-        stream = out.add_stream("libopus", rate=48000, layout="mono")
-        stream.bit_rate = 6000
-        frame = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = 48000
-        packets = [*stream.encode(frame), *stream.encode(None)][:50]  # 50 × 20 ms
-        for n in range(600 * len(packets)):
-            packet = packets[n % len(packets)]
-            packet.pts = packet.dts = n * 960
-            packet.stream = stream
-            out.mux(packet)
-    return buffer.getvalue()
 
 
 def ms(seconds: float) -> str:
@@ -173,7 +79,7 @@ def main() -> None:
     print("stt_model_load_ms", ms(load_seconds))
     print("stt_rss_after_load_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
-    pcm = padded(speak(QUESTION), SECONDS)
+    pcm = padded(speak(QUESTION, pause=0), SECONDS)
     samples = pcm.astype(np.float32) / 32768
     print("utterance_seconds", f"{len(pcm) / RATE:.2f}")
     first = recognizer.transcribe(samples, "en")

