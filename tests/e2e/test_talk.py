@@ -37,9 +37,10 @@ def listening_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk
 @pytest.fixture(scope="module")
 def microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ "What time is it?" as a 48 kHz WAV for Chromium's fake microphone, with silence after it."""
-    from ..test_stt import WHAT_TIME, speak
+    from ..audio import speak
+    from ..test_stt import WHAT_TIME
 
-    pcm = speak([(WHAT_TIME, "en-us")], rate=48000)[WHAT_TIME]
+    pcm = speak(WHAT_TIME, rate=48000)
     path = tmp_path_factory.mktemp("microphone") / "what-time.wav"
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
