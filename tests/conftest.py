@@ -8,7 +8,9 @@ by scripts/test and CI), which turns the absence into an error.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from laiban.config import Settings
+from laiban.demo import DEMO_CHILDREN
 from laiban.store.db import make_engine, migrate, session_factory, transaction
 from laiban.web.app import create_app
 
@@ -35,6 +38,49 @@ from .world import World, build_world
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 _counter = itertools.count()
+
+
+# --- no child's or guardian's name in any log line (DESIGN.md §4) --------------------------------------
+# The demo's children and the guardians it names (laiban.demo; tests/world.py has no children), as whole
+# words: they are the names tests give children and pickups most. Every record logged during a test, at
+# any level, and the output of every `laiban serve` a test starts (`launch`) is searched for them.
+PERSONAL_NAMES = sorted(
+    {name for name, *_ in DEMO_CHILDREN} | {row[5] for row in DEMO_CHILDREN if row[5][:1].isupper()}
+)
+NAMED = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, PERSONAL_NAMES)) + r")(?!\w)")
+
+
+class NameWatch(logging.Handler):
+    """Keeps the formatted log records (message and traceback) that name a child or a guardian."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a record that cannot be formatted is not ours to judge
+            return
+        if NAMED.search(text):
+            self.found.append(text[:300])
+
+
+@pytest.fixture(autouse=True)
+def no_names_in_the_log() -> Iterator[None]:
+    watch = NameWatch()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(watch)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(watch)
+        root.setLevel(level)
+    if watch.found:
+        pytest.fail("A log line names a child or a guardian:\n" + "\n".join(watch.found[:5]), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -275,3 +321,7 @@ def launch(server_env: dict[str, str], tmp_path: Path) -> Iterator[Launch]:
             if server.process.poll() is None:
                 server.kill()
             server.kill_leftovers()
+    named = [line for server in started for line in server.output().splitlines() if NAMED.search(line)]
+    if named:
+        message = "The server's output names a child or a guardian:\n" + "\n".join(named[:5])
+        pytest.fail(message, pytrace=False)

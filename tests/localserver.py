@@ -34,6 +34,8 @@ class Seen:
     sent: int = 0  # bytes of the body written so far
     hung_up: bool = False  # the client closed the connection before the reply was written
     ended: threading.Event = field(default_factory=threading.Event)  # the reply is over, one way or another
+    method: str = "GET"
+    body: bytes = b""  # what a POST sent
 
 
 Route = Reply | Callable[[Seen], Reply]
@@ -65,7 +67,7 @@ class _Paced:
 
 
 class LocalServer:
-    """Answers GETs from `routes` (keyed by path without query) and remembers what it saw."""
+    """Answers GETs and POSTs from `routes` (keyed by path without query) and remembers what it saw."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
@@ -78,6 +80,10 @@ class LocalServer:
 
             def do_GET(self) -> None:
                 seen = Seen(self.path, {name.lower(): value for name, value in self.headers.items()})
+                seen.method = self.command
+                length = self.headers.get("Content-Length", "")
+                if length.isdigit():
+                    seen.body = self.rfile.read(int(length))
                 owner.seen.append(seen)
                 release = owner.release
                 route = owner.routes.get(urlsplit(self.path).path)
@@ -110,6 +116,8 @@ class LocalServer:
                     self.close_connection = True
                 finally:
                     seen.ended.set()
+
+            do_POST = do_GET  # the same routes; the body is in `seen.body`
 
             def _send_paced(self, reply: Reply, seen: Seen, release: threading.Event) -> None:
                 for start in range(0, len(reply.body), max(reply.piece, 1)):

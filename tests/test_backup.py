@@ -86,7 +86,7 @@ def head() -> str:
 def populate(sessions: sessionmaker[Session]) -> None:
     """The demo preschool, and a row or more in every other table a preschool fills."""
     with transaction(sessions) as session:
-        demo = ensure_demo(session, TODAY, password="ett långt demolösenord")
+        demo = ensure_demo(session, TODAY, password="ett långt visningslösenord")
         preschool = session.get_one(Preschool, demo.preschool_id)
         children = session.scalars(select(Child).where(Child.preschool_id == preschool.id)).all()
         session.add_all(

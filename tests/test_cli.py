@@ -436,7 +436,7 @@ def test_users_add_creates_a_user_who_can_sign_in(demo_dir: Path, open_engine: O
     run = add_user(
         demo_dir,
         "Nora@Solrosen.Example",
-        "nora har ett långt lösenord",
+        "vi har ett långt lösenord",
         "--preschool",
         "solrosen",
         "--role",
@@ -445,7 +445,7 @@ def test_users_add_creates_a_user_who_can_sign_in(demo_dir: Path, open_engine: O
     assert run.returncode == 0, str(run)
     assert "nora@solrosen.example" in run.stdout
     engine = open_engine(demo_dir)
-    assert can_sign_in(engine, "nora@solrosen.example", "nora har ett långt lösenord")
+    assert can_sign_in(engine, "nora@solrosen.example", "vi har ett långt lösenord")
     assert not can_sign_in(engine, "nora@solrosen.example", "fel lösenord helt enkelt")
     with engine.connect() as connection:
         user = connection.execute(
@@ -512,10 +512,10 @@ def test_users_add_without_preschool_or_org_admin(demo_dir: Path, open_engine: O
 
 
 def test_users_add_org_admin(demo_dir: Path, open_engine: OpenEngine) -> None:
-    run = add_user(demo_dir, "chef@solrosen.example", "chefens långa lösenord", "--org-admin")
+    run = add_user(demo_dir, "chef@solrosen.example", "ledningens långa lösenord", "--org-admin")
     assert run.returncode == 0, str(run)
     engine = open_engine(demo_dir)
-    assert can_sign_in(engine, "chef@solrosen.example", "chefens långa lösenord")
+    assert can_sign_in(engine, "chef@solrosen.example", "ledningens långa lösenord")
     with engine.connect() as connection:
         assert connection.execute(
             select(User.is_org_admin).where(User.email == "chef@solrosen.example")

@@ -295,7 +295,7 @@ def test_ended_guardian_links_are_deleted_after_a_month(
 
 
 def test_the_demo_day_has_mormor_and_a_child_at_home(db: Session) -> None:
-    ensure_demo(db, THURSDAY, password="ett långt demolösenord")
+    ensure_demo(db, THURSDAY, password="ett långt visningslösenord")
     preschool = preschool_by_slug(db, "solrosen")
     assert preschool is not None
     today = today_for(db, preschool, at(THURSDAY, 10))
@@ -304,7 +304,7 @@ def test_the_demo_day_has_mormor_and_a_child_at_home(db: Session) -> None:
     assert by_name["Omar"].today.coming is False
     assert by_name["Elias"].today.coming is None
     first_ids = {child.name: child.id for child in today.children}
-    ensure_demo(db, THURSDAY, password="ett långt demolösenord")  # refreshing keeps the children
+    ensure_demo(db, THURSDAY, password="ett långt visningslösenord")  # refreshing keeps the children
     again = today_for(db, preschool, at(THURSDAY, 10))
     assert {child.name: child.id for child in again.children} == first_ids
     assert db.scalar(select(func.count()).select_from(Group).where(Group.preschool_id == preschool.id)) == 2

@@ -164,10 +164,22 @@ def admin(app: FastAPI, browser_for: SignIn) -> Iterator[SignIn]:
 
 
 def test_uploads_are_served_to_staff_and_kiosks_only(
-    admin: SignIn, client: TestClient, world: World, settings: Settings
+    admin: SignIn, client: TestClient, world: World, settings: Settings, db: Session
 ) -> None:
     key = save_picture(settings.data_dir, photo("PNG", (40, 30)))
     url = f"/uploads/{key.removeprefix('upload/')}.png"
+    # Served only where a child or an activity uses it: here Ekorren's activity (tests/access_matrix.py).
+    db.add(
+        Activity(
+            preschool_id=world.ekorren,
+            day=dt.date(2030, 1, 7),
+            title="Måla",
+            future_text="Måla",
+            past_text="Måla",
+            picture=key,
+        )
+    )
+    db.commit()
     anonymous = client.get(url)
     assert anonymous.status_code == 401 and anonymous.headers["content-type"].startswith("application/json")
     assert client.get(url, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
@@ -181,6 +193,7 @@ def test_uploads_are_served_to_staff_and_kiosks_only(
     assert seen.headers["x-content-type-options"] == "nosniff"
     kiosk = client.get(url, headers={"Authorization": f"Bearer {world.device_ekorren}"})
     assert kiosk.status_code == 200 and kiosk.content == seen.content
+    assert client.get(url, headers={"Authorization": f"Bearer {world.device_myran}"}).status_code == 404
 
     (settings.data_dir / "secret.png").write_bytes(b"x")
     for bad in (
@@ -259,3 +272,93 @@ def test_uploading_a_picture_for_an_activity(
         "/admin/p/ekorren/calendar/activities", {**form, "picture": "upload/../../secret_key"}
     )
     assert forged.status_code == 400 and "Välj en bild i listan." in forged.text
+
+
+# --- content, not names: what only looks like a picture ---------------------------------------------
+
+
+def tiny_gif(width: int, height: int) -> bytes:
+    """A GIF whose screen claims width × height, holding a single 1×1 frame: a few dozen bytes."""
+    header = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return header + frame + b";"
+
+
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" '
+    b'onload="alert(1)"><script>alert(2)</script><rect width="10" height="10"/></svg>'
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        SVG,
+        b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>",
+        b"GIF89a<script>alert(1)</script>",  # a GIF signature in front of a script (a polyglot)
+        b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>",
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n",
+        b"\xff\xd8\xff\xe0" + b"<script>alert(1)</script>" * 4,  # a JPEG's first bytes, then a script
+    ],
+    ids=["svg", "html", "gif-polyglot", "png-polyglot", "pdf", "jpeg-polyglot"],
+)
+def test_what_only_looks_like_a_picture_by_its_name_or_first_bytes_is_refused(
+    tmp_path: Path, raw: bytes
+) -> None:
+    with pytest.raises(UploadError, match=r"ingen bild|kunde inte läsas"):
+        save_picture(tmp_path, raw)
+    assert not (tmp_path / "uploads").exists()
+
+
+def test_a_real_picture_with_a_script_after_it_is_stored_as_its_pixels_only(tmp_path: Path) -> None:
+    raw = photo("PNG", (30, 20)) + b"<html><script>alert(1)</script></html>"
+    with Image.open(io.BytesIO(raw)) as accepted:  # Pillow reads the picture and ignores the tail
+        assert accepted.size == (30, 20)
+    path = picture_path(tmp_path, save_picture(tmp_path, raw))
+    assert path is not None
+    data = path.read_bytes()
+    assert b"<script>" not in data and b"<html>" not in data and data.endswith(b"IEND\xaeB`\x82")
+
+
+def test_a_gif_claiming_a_huge_screen_is_refused_before_decoding(tmp_path: Path) -> None:
+    raw = tiny_gif(30000, 30000)  # 900 million pixels in 40 bytes
+    assert len(raw) < 100
+    with pytest.raises(UploadError, match="för stor"):
+        save_picture(tmp_path, raw)
+    assert save_picture(tmp_path, tiny_gif(8, 8)).startswith("upload/")  # the same file, sized sanely
+
+
+def test_a_jpeg_loses_its_gps_position_and_camera_but_keeps_its_orientation(tmp_path: Path) -> None:
+    image = Image.new("RGB", (60, 30), "red")
+    image.paste((0, 0, 255), (0, 0, 12, 30))  # a blue left edge, to see which way is up
+    exif = exif_with_gps()
+    exif[ExifTags.Base.Orientation] = 6  # "rotate 90° clockwise to view"
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif, quality=95)
+    raw = out.getvalue()
+    with Image.open(io.BytesIO(raw)) as original:
+        assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] == "N"
+    path = picture_path(tmp_path, save_picture(tmp_path, raw))
+    assert path is not None
+    data = path.read_bytes()
+    assert b"Kamerabolaget" not in data and b"Hemlig" not in data and b"Exif" not in data
+    with Image.open(path) as cleaned:
+        assert cleaned.format == "PNG" and not cleaned.getexif() and not cleaned.info.get("exif")
+        assert cleaned.size == (30, 60)  # turned upright: the orientation is applied, then dropped
+        red, _, blue = cleaned.convert("RGB").getpixel((15, 3))
+        assert blue > 200 and red < 60  # the blue edge is now on top
+
+
+def test_an_animated_gif_becomes_its_first_frame(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ("red", "blue", "green")]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with Image.open(io.BytesIO(out.getvalue())) as animated:
+        assert animated.n_frames == 3
+    path = picture_path(tmp_path, save_picture(tmp_path, out.getvalue()))
+    assert path is not None
+    with Image.open(path) as cleaned:
+        assert cleaned.format == "PNG" and not getattr(cleaned, "is_animated", False)
+        assert b"acTL" not in path.read_bytes()  # not an animated PNG either
+        red, green, blue = cleaned.convert("RGB").getpixel((20, 20))
+        assert red > 200 and green < 60 and blue < 60

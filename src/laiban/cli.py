@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from laiban import __version__
 from laiban.config import ConfigError, Settings
 from laiban.model.preschool import DEFAULT_TIMEZONE, Role
-from laiban.store import accounts
+from laiban.store import accounts, audit
 from laiban.store.db import StoreError, make_engine, migrate, session_factory, transaction
 from laiban.store.preschools import preschool_by_slug
 from laiban.store.tables import Organisation, Preschool, User
@@ -256,14 +256,14 @@ def cmd_restore(args: argparse.Namespace) -> None:
     print(f"Restored {where} from {backup.path} (schema {backup.revision}{updated}).")
 
 
-def _read_password(args: argparse.Namespace) -> str:
+def _read_password(args: argparse.Namespace, *, email: str = "", name: str = "") -> str:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("New password: ")
         if getpass.getpass("Same again: ") != password:
             raise CommandError("The two passwords differ; nothing was changed.")
-    problem = accounts.password_problem(password)
+    problem = accounts.password_problem(password, email=email, name=name)
     if problem:
         raise CommandError(problem)
     return password
@@ -295,7 +295,7 @@ def cmd_users_add(args: argparse.Namespace) -> None:
                 organisation_id=organisation_id,
                 email=args.email,
                 name=args.name,
-                password=_read_password(args),
+                password=_read_password(args, email=args.email, name=args.name),
                 is_org_admin=args.org_admin,
                 roles={preschool.id: Role(args.role)} if preschool else {},
             )
@@ -310,8 +310,24 @@ def cmd_users_passwd(args: argparse.Namespace) -> None:
         user = session.scalar(select(User).where(User.email == accounts.normalise_email(args.email)))
         if user is None:
             raise CommandError(f"There is no user with the e-mail address {args.email!r}.")
-        accounts.set_password(session, user, _read_password(args))
+        accounts.set_password(session, user, _read_password(args, email=user.email, name=user.name))
         print(f"Changed the password of {user.email}; their sessions were ended.")
+
+
+def cmd_users_totp_off(args: argparse.Namespace) -> None:
+    engine = _database(_settings(args))
+    with transaction(session_factory(engine)) as session:
+        user = session.scalar(select(User).where(User.email == accounts.normalise_email(args.email)))
+        if user is None:
+            raise CommandError(f"There is no user with the e-mail address {args.email!r}.")
+        if not accounts.has_totp(user):
+            print(f"{user.email} signs in without a code already; nothing was changed.")
+            return
+        accounts.disable_totp(session, user)
+        audit.record_account(
+            session, user.organisation_id, actor="Kommandoraden", action="delete", account_id=user.id
+        )
+        print(f"Switched off sign-in codes for {user.email}: the password alone signs in now.")
 
 
 def _slot_pairs(pairs: list[str]) -> dict[str, str]:
@@ -546,6 +562,14 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("email")
     passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     passwd.set_defaults(func=cmd_users_passwd)
+    totp_off = user_commands.add_parser(
+        "totp-off",
+        help="switch off a staff member's sign-in codes (a lost phone)",
+        description="Switch off two-step sign-in (TOTP) for a user who lost their phone; they sign in with "
+        "the password alone and may switch codes on again in the admin. Written to the audit log.",
+    )
+    totp_off.add_argument("email")
+    totp_off.set_defaults(func=cmd_users_totp_off)
 
     ask = commands.add_parser(
         "ask",

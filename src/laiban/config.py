@@ -60,6 +60,11 @@ def _as_http_url(name: str, raw: Any) -> str:
     return text.rstrip("/")
 
 
+def _as_optional_http_url(name: str, raw: Any) -> str:
+    """An http(s) address, or nothing (empty: the feature is off)."""
+    return _as_http_url(name, raw) if str(raw).strip() else ""
+
+
 def _as_database_url(name: str, raw: Any) -> str:
     text = str(raw).strip()
     scheme = text.split(":", 1)[0].lower()
@@ -173,6 +178,7 @@ class Settings:
     workers: int = 1  # server processes of `laiban serve` on one socket
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For/-Proto are believed
     session_hours: int = 12
+    session_idle_minutes: int = 120  # a staff session also ends after this long without a request
     login_max_failures: int = 5
     login_window_minutes: int = 15
     secure_cookies: bool = False
@@ -186,6 +192,7 @@ class Settings:
     piper_voices: str = ""  # tts_engine=piper: a folder of .onnx voices, or sv=/path/a.onnx,en=…
     audio_cache_mb: int = 200  # the spoken answers kept on disk (<data_dir>/audio); 0: none
     stt_model_dir: Path | None = None  # a CTranslate2 Whisper model; unset: the kiosk does not listen
+    translate_url: str = ""  # a self-hosted LibreTranslate-compatible service for suggestions; "": off
 
     @property
     def is_sqlite(self) -> bool:
@@ -226,6 +233,7 @@ class Settings:
             "workers": get("workers", _as_positive_int, cls.workers),
             "forwarded_allow_ips": get("forwarded_allow_ips", _as_addresses, cls.forwarded_allow_ips),
             "session_hours": get("session_hours", _as_positive_int, cls.session_hours),
+            "session_idle_minutes": get("session_idle_minutes", _as_positive_int, cls.session_idle_minutes),
             "login_max_failures": get("login_max_failures", _as_positive_int, cls.login_max_failures),
             "login_window_minutes": get("login_window_minutes", _as_positive_int, cls.login_window_minutes),
             "secure_cookies": get("secure_cookies", _as_bool, cls.secure_cookies),
@@ -235,6 +243,7 @@ class Settings:
             "piper_voices": get("piper_voices", lambda _name, raw: str(raw).strip(), cls.piper_voices),
             "audio_cache_mb": get("audio_cache_mb", _as_megabytes, cls.audio_cache_mb),
             "stt_model_dir": get("stt_model_dir", _as_model_dir, None),
+            "translate_url": get("translate_url", _as_optional_http_url, cls.translate_url),
         }
         for source in ("smhi", "metno", "skolmaten", "mashie"):
             name = f"{source}_base_url"

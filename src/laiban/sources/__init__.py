@@ -91,15 +91,44 @@ def get(
     shut. Connecting has no socket yet; it is bounded by the connect timeout, cut to the deadline like
     the client's other timeouts (the system's name lookup is not bounded by either).
     """
+    return _send(client, "GET", url, name, headers, deadline=deadline, max_bytes=max_bytes)
+
+
+def post(
+    client: httpx.Client,
+    url: str,
+    name: str,
+    headers: dict[str, str],
+    payload: Any,
+    *,
+    deadline: float = DEADLINE,
+    max_bytes: int = MAX_BYTES,
+) -> httpx.Response:
+    """POST `payload` as JSON, with the limits and errors of `get`."""
+    return _send(client, "POST", url, name, headers, payload, deadline=deadline, max_bytes=max_bytes)
+
+
+def _send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    name: str,
+    headers: dict[str, str],
+    payload: Any = None,
+    *,
+    deadline: float,
+    max_bytes: int,
+) -> httpx.Response:
     timeout = _cut(client.timeout, deadline)
     ends = time.monotonic() + deadline
     too_late = f"{name} did not finish its reply within {seconds_text(deadline)}."
     with _Watchdog(deadline) as watchdog:
         try:
             with client.stream(
-                "GET",
+                method,
                 url,
                 headers={**headers, "Connection": "close"},
+                json=payload,
                 timeout=timeout,
                 extensions={"trace": watchdog.trace},
             ) as response:

@@ -46,6 +46,34 @@ def record(
     )
 
 
+def record_account(
+    session: Session,
+    organisation_id: int,
+    *,
+    actor: str,
+    action: str,
+    account_id: int,
+    what: str = "totp",
+    user_id: int | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    """One entry about a staff account's security (no preschool): `what` of the account `account_id`
+    (subject "totp:12"), done by `actor` (a staff member, or "Kommandoraden" for `laiban users`)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    session.add(
+        AuditEntry(
+            organisation_id=organisation_id,
+            preschool_id=None,
+            at=at or utcnow(),
+            user_id=user_id,
+            actor=actor[:200],
+            action=action,
+            subject=f"{what}:{account_id}",
+        )
+    )
+
+
 def entries(
     session: Session,
     organisation_id: int,

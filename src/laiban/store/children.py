@@ -11,11 +11,14 @@ when) until the retention job deletes the day.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from laiban.model.pickup import ChildDay, PickupChild
@@ -23,12 +26,16 @@ from laiban.sources.holidays import special_days_between
 from laiban.store.accounts import token_hash
 from laiban.store.calendar import closed_days_between
 from laiban.store.tables import (
+    Activity,
+    AuditEntry,
     Child,
     ChildWeekday,
+    Group,
     GuardianLink,
     Preschool,
     Presence,
     PresenceChange,
+    Pronunciation,
     utcnow,
 )
 from laiban.store.uploads import is_upload_key
@@ -159,11 +166,153 @@ def shown_avatar(preschool: Preschool, child: Child) -> str:
 
 
 def delete_child(session: Session, child: Child) -> None:
-    """Erases the child and everything about them (schedule, days, changes, guardian links)."""
+    """Erases the child and everything about them (the right to erasure): schedule, days, changes,
+    guardian links, their place in activities' participants, the pronunciation of their name (unless
+    another child of the preschool has the same name), and their id in the audit log (the entries stay:
+    who read or changed a child's data and when, no longer saying which child)."""
     for table in (ChildWeekday, Presence, PresenceChange, GuardianLink):
         session.execute(delete(table).where(table.child_id == child.id))
+    for activity in _activities_of(session, child):
+        activity.participants = [other for other in activity.participants if other != child.id]
+    for entry in _pronunciations_of(session, child, unless_shared=True):
+        session.delete(entry)
+    session.execute(update(AuditEntry).where(AuditEntry.child_id == child.id).values(child_id=None))
     session.delete(child)
     session.flush()
+
+
+def _activities_of(session: Session, child: Child) -> list[Activity]:
+    """The preschool's activities the child takes or took part in (a JSON list: filtered here)."""
+    query = select(Activity).where(Activity.preschool_id == child.preschool_id)
+    rows = session.scalars(query.order_by(Activity.day, Activity.id))
+    return [row for row in rows if child.id in (row.participants or [])]
+
+
+def _names_word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+
+
+def _pronunciations_of(session: Session, child: Child, *, unless_shared: bool) -> list[Pronunciation]:
+    """The preschool's pronunciation entries whose written form holds the child's first name as a word;
+    `unless_shared`: none when another child of the preschool has the same first name (theirs too)."""
+    if not child.first_name.strip():
+        return []
+    shared = unless_shared and session.scalar(
+        select(Child.id)
+        .where(
+            Child.preschool_id == child.preschool_id,
+            Child.id != child.id,
+            Child.first_name == child.first_name,
+        )
+        .limit(1)
+    )
+    if shared:
+        return []
+    word = _names_word(child.first_name)
+    rows = session.scalars(
+        select(Pronunciation)
+        .where(Pronunciation.preschool_id == child.preschool_id)
+        .order_by(Pronunciation.lang, Pronunciation.id)
+    )
+    return [row for row in rows if word.search(row.written)]
+
+
+# --- the right of access: everything Laiban stores about one child --------------------------------
+
+EXPORT_FORMAT = "laiban-child-export/1"
+WEEKDAY_NAMES = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+
+
+def _clock_text(at: dt.time | None) -> str | None:
+    return f"{at:%H:%M}" if at else None
+
+
+def _moment(at: dt.datetime | None, zone: ZoneInfo) -> str | None:
+    return at.astimezone(zone).isoformat(timespec="seconds") if at else None
+
+
+def export_child(session: Session, preschool: Preschool, child: Child, now: dt.datetime) -> dict[str, Any]:
+    """Everything stored about the child, as plain JSON values (times in the preschool's zone): the child,
+    their group, usual week, days and the changes to them, guardians' links (never their token hashes),
+    activities they take part in, pronunciations of their name and the audit log's entries about them."""
+    zone = ZoneInfo(preschool.timezone)
+    group = session.get(Group, child.group_id) if child.group_id is not None else None
+    days = session.scalars(select(Presence).where(Presence.child_id == child.id).order_by(Presence.day))
+    changes = session.scalars(
+        select(PresenceChange)
+        .where(PresenceChange.child_id == child.id)
+        .order_by(PresenceChange.at, PresenceChange.id)
+    )
+    audit_rows = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.child_id == child.id, AuditEntry.organisation_id == preschool.organisation_id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": _moment(now, zone),
+        "preschool": {"name": preschool.name, "slug": preschool.slug, "timezone": preschool.timezone},
+        "child": {
+            "id": child.id,
+            "first_name": child.first_name,
+            "group": group.name if group is not None else None,
+            "avatar": child.avatar,
+            "active": child.active,
+        },
+        "week": [
+            {
+                "weekday": weekday,
+                "weekday_name": WEEKDAY_NAMES[weekday],
+                "arrives_at": _clock_text(plan.arrives_at),
+                "leaves_at": _clock_text(plan.leaves_at),
+                "pickup_by": plan.pickup_by,
+            }
+            for weekday, plan in sorted(week_of(session, child.id).items())
+        ],
+        "days": [
+            {
+                "day": row.day.isoformat(),
+                "absent": row.absent,
+                "arrives_at": _clock_text(row.arrives_at),
+                "leaves_at": _clock_text(row.leaves_at),
+                "pickup_by": row.pickup_by,
+                "checked_in_at": _moment(row.checked_in_at, zone),
+                "checked_out_at": _moment(row.checked_out_at, zone),
+            }
+            for row in days
+        ],
+        "day_changes": [
+            {"day": row.day.isoformat(), "at": _moment(row.at, zone), "by": row.by, "what": row.what}
+            for row in changes
+        ],
+        "guardian_links": [
+            {
+                "label": link.label,
+                "created_at": _moment(link.created_at, zone),
+                "expires_at": _moment(link.expires_at, zone),
+                "revoked_at": _moment(link.revoked_at, zone),
+                "last_used_at": _moment(link.last_used_at, zone),
+            }
+            for link in reversed(guardian_links_of(session, child))
+        ],
+        "activities": [
+            {
+                "day": row.day.isoformat(),
+                "starts_at": _clock_text(row.starts_at),
+                "ends_at": _clock_text(row.ends_at),
+                "title": row.title,
+            }
+            for row in _activities_of(session, child)
+        ],
+        "pronunciations": [
+            {"lang": row.lang, "written": row.written, "spoken": row.spoken}
+            for row in _pronunciations_of(session, child, unless_shared=False)
+        ],
+        "audit_log": [
+            {"at": _moment(row.at, zone), "actor": row.actor, "action": row.action, "subject": row.subject}
+            for row in audit_rows
+        ],
+    }
 
 
 # --- times and the weekly schedule ---------------------------------------------------------------

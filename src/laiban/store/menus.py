@@ -149,13 +149,22 @@ def copy_week(session: Session, preschool_id: int, from_monday: dt.date, to_mond
 CSV_HEADER = ("datum", "måltid", "rätt")
 
 
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(…) from a feed or a typo):
+# exported with a leading apostrophe, which spreadsheets show as text and parse_csv removes again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text_cell(text: str) -> str:
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def export_csv(session: Session, preschool_id: int, first: dt.date, last: dt.date) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for (day, meal), dishes in sorted(menu_between(session, preschool_id, first, last).items()):
         for dish in dishes:
-            writer.writerow((day.isoformat(), meal, dish.text))
+            writer.writerow((day.isoformat(), meal, _as_text_cell(dish.text)))
     return out.getvalue()
 
 
@@ -177,6 +186,8 @@ def parse_csv(text: str) -> tuple[dict[tuple[dt.date, str], list[str]], list[str
             errors.append(f"Rad {number}: behöver tre kolumner (datum, måltid, rätt).")
             continue
         day_text, meal, dish = (cell.strip() for cell in row[:3])
+        if dish.startswith("'") and dish[1:].startswith(FORMULA_STARTS):
+            dish = dish[1:]  # as export_csv wrote it
         try:
             day = dt.date.fromisoformat(day_text)
         except ValueError:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -146,6 +147,10 @@ class User(Base):
     is_org_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Sign-in codes (TOTP), if switched on: the secret sealed under the server's key (store/secretbox.py),
+    # and the last time step whose code was used (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -174,6 +179,7 @@ class LoginSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime | None]  # for the idle timeout; None: not used since created_at
 
     user: Mapped[User] = relationship()
 
@@ -479,6 +485,25 @@ class Pronunciation(Base):
     written: Mapped[str] = mapped_column(String(100))
     spoken: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaffTranslation(Base):
+    """A translation staff saved (or a machine suggested) of a Swedish text the preschool uses in answers
+    (a dish, an event, an activity…), for one language. `source` is the Swedish text as staff see it;
+    answers use an entry only when `confirmed`: a machine suggestion (`origin` "machine") waits for staff."""
+
+    __tablename__ = "staff_translations"
+    __table_args__ = (UniqueConstraint("preschool_id", "lang", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preschool_id: Mapped[int] = mapped_column(ForeignKey("preschools.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(200))
+    source_key: Mapped[str] = mapped_column(String(400))  # model.intent.glossary_key(source)
+    text: Mapped[str] = mapped_column(String(300))
+    origin: Mapped[str] = mapped_column(String(10), default="staff")  # "staff" or "machine"
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class JobLease(Base):

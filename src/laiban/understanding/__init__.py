@@ -34,6 +34,11 @@ from laiban.understanding.language import (
 
 # Below this similarity the best intent is not trusted (tuned on the development sets; see bench/).
 THRESHOLD = 0.38
+# A question is a sentence: only its first MAX_CHARACTERS characters are read (POST /ask refuses longer
+# text, `laiban ask` reads lines of any length) and at most MAX_WORDS words of them after normalisation
+# (NFKC makes up to eighteen characters of one), so that any text is recognised in bounded time.
+MAX_CHARACTERS = 500
+MAX_WORDS = 100
 
 __all__ = ["Context", "Intent", "Recognizer", "available_languages", "recognize", "recognizer_for"]
 
@@ -69,6 +74,7 @@ class Spelling:
 
     def __init__(self, known: Counter[str] | None = None):
         self.known = known or Counter()
+        self.longest = max(map(len, self.known), default=0)
         self._by_deletion: dict[str, set[str]] = {}
         for word in self.known:
             if len(word) >= self.MIN_LENGTH - 1:
@@ -79,7 +85,9 @@ class Spelling:
         return word in self.known
 
     def correct(self, word: str) -> str:
-        if word in self.known or len(word) < self.MIN_LENGTH or word.startswith(SLOT_MARK):
+        if word in self.known or word.startswith(SLOT_MARK):
+            return word
+        if not self.MIN_LENGTH <= len(word) <= self.longest + 1:  # no known word is one letter away
             return word
         candidates: set[str] = set()
         for key in {word, *_deletions(word)}:
@@ -132,7 +140,7 @@ class Recognizer:
     def read(self, text: str, context: Context, *, template: bool = False) -> Reading:
         if template:  # "{day}" placeholders become §day tokens before tokenising destroys the braces
             text = PLACEHOLDER.sub(lambda m: f" zzslot{m.group(1)} ", text)
-        raw = self.data.replace(tokenize(text))
+        raw = self.data.replace(tokenize(text[:MAX_CHARACTERS])[:MAX_WORDS])
         words: list[str] = []
         i = 0
         while i < len(raw):

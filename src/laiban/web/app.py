@@ -38,6 +38,10 @@ SECURITY_HEADERS = (
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
 )
+# Only on responses to https requests (uvicorn makes the scheme https behind a trusted proxy that says so,
+# LAIBAN_FORWARDED_ALLOW_IPS): browsers ignore it over plain http, and a LAN install without TLS must not
+# be told to insist on it. LAIBAN_SECURE_COOKIES alone does not add it, for the same reason.
+HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
 
 
 class AccessLogAndHeaders:
@@ -64,6 +68,8 @@ class AccessLogAndHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS:
                     headers.setdefault(name, value)
+                if scope.get("scheme") == "https":
+                    headers.setdefault(*HSTS)
                 if not cacheable:
                     headers.setdefault("cache-control", "no-store")
             await send(message)
@@ -92,6 +98,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from laiban.web.admin.menu import router as menu_router
     from laiban.web.admin.routes import router as admin_router
     from laiban.web.admin.schedule import router as schedule_router
+    from laiban.web.admin.translations import router as translations_router
     from laiban.web.admin.voice import router as voice_router
     from laiban.web.admin.weather import router as weather_router
     from laiban.web.api.listen import router as listen_router
@@ -100,6 +107,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from laiban.web.guardian import router as guardian_router
     from laiban.web.kiosk import kiosk_version
     from laiban.web.kiosk import router as kiosk_router
+    from laiban.web.limits import BodyLimit
     from laiban.web.uploads import router as uploads_router
 
     app = FastAPI(
@@ -118,6 +126,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.database_gate = DatabaseGate(REQUESTS_IN_DATABASE)
     app.state.voice = voice_for(settings)  # text to speech and its audio cache (speech/tts.py)
     errors.install(app)
+    app.add_middleware(BodyLimit)  # request body sizes (web/limits.py); inside the headers
     app.add_middleware(AccessLogAndHeaders)
 
     @app.get("/healthz", tags=["health"], summary="Is the server up and the database reachable?")
@@ -149,6 +158,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(day_router)
     app.include_router(audit_router)
     app.include_router(voice_router)
+    app.include_router(translations_router)
     app.include_router(guardian_router)
     app.include_router(kiosk_router)
     app.include_router(uploads_router)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("laiban.web")
@@ -38,6 +40,26 @@ ADMIN_MESSAGES = {
     429: "För många försök. Vänta en stund och försök igen.",
     500: "Något gick fel hos Laiban. Försök igen om en stund.",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, for programs: invalid_request, unauthorized, not_found, …")
+    message: str = Field(description="One sentence for the person reading it.")
+
+
+class ErrorOut(BaseModel):
+    """Every API error's body (the OpenAPI document's error responses)."""
+
+    error: ErrorDetail
+
+
+def documented(description: str, code: str) -> dict[str, Any]:
+    """An error response for a route's `responses=`: its description, the body's schema and an example."""
+    return {
+        "model": ErrorOut,
+        "description": description,
+        "content": {"application/json": {"example": {"error": {"code": code, "message": "…"}}}},
+    }
 
 
 class ApiError(Exception):

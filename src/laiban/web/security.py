@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -109,7 +110,8 @@ class Staff:
 
 def optional_staff(request: Request, db: Db) -> Staff | None:
     token = request.cookies.get(SESSION_COOKIE)
-    user = accounts.user_for_session(db, token) if token else None
+    idle = dt.timedelta(minutes=settings_of(request).session_idle_minutes)
+    user = accounts.user_for_session(db, token, idle=idle) if token else None
     staff = Staff(user.id, user.name, accounts.access_for(user)) if user else None
     request.state.staff = staff
     return staff

@@ -28,6 +28,7 @@ WHAT = {
     ("read", "day"): "Läste dagsvyn",
     ("read", "guardian"): "Vårdnadshavare läste barnets dag",
     ("read", "guardian_link"): "Läste vårdnadshavarlänkar",
+    ("read", "export"): "Laddade ner allt om ett barn",
     ("create", "child"): "Lade till ett barn",
     ("update", "child"): "Ändrade ett barn",
     ("delete", "child"): "Tog bort ett barn",
@@ -40,10 +41,23 @@ WHAT = {
     ("import", "children"): "Importerade barn",
     ("import", "child"): "Importerade barn",
     ("import", "week"): "Importerade veckoscheman",
+    ("create", "translation"): "Lade till en översättning",
+    ("update", "translation"): "Ändrade en översättning",
+    ("delete", "translation"): "Tog bort en översättning",
+}
+
+
+# About a staff account (store.audit.record_account): subject "totp:12", account 12.
+ACCOUNT_WHAT = {
+    ("create", "totp"): "Slog på tvåstegsverifiering för användare {account}",
+    ("delete", "totp"): "Stängde av tvåstegsverifiering för användare {account}",
 }
 
 
 def what_in_words(action: str, subject: str) -> str:
+    kind, _, account = subject.partition(":")
+    if (action, kind) in ACCOUNT_WHAT and account:
+        return ACCOUNT_WHAT[(action, kind)].format(account=account)
     return WHAT.get((action, subject), f"{action} {subject}")
 
 

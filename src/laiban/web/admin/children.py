@@ -1,13 +1,17 @@
 """The children of a preschool in the admin: the list by avdelning with a form to add a child, and each
 child's page (first name, group, picture, active; the weekly schedule Monday–Friday; guardians' links; a
 photo when the preschool allows photos; erasing the child). Every staff role at the preschool may do all of
-it. Every page shown and every change is written to the audit log (ids only, never a child's name).
+it, except downloading everything about a child (the right of access, `…/export`): the preschool's admins
+only. Every page shown, every download and every change is written to the audit log (ids only, never a
+child's name); erasing a child takes their id out of the log's entries too.
 
 A new guardian's link is shown once, on the page answering the form that created it: only the token's hash
 is stored, so it can never be shown again."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
+from laiban.model.preschool import Role
 from laiban.skills.pickup import RELATIONS
 from laiban.store.audit import record
 from laiban.store.children import (
@@ -33,6 +38,7 @@ from laiban.store.children import (
     children_of,
     create_guardian_link,
     delete_child,
+    export_child,
     guardian_links_of,
     parse_clock,
     retention_in_words,
@@ -296,6 +302,7 @@ def _child_page(
             "link_form": link_form or {"label": "", "valid_days": str(GUARDIAN_LINK_DAYS[0])},
             "new_link": new_link,
             "retention": retention_in_words(preschool.presence_retention_days),
+            "can_export": staff.role_at(preschool) is Role.ADMIN,
             "errors": errors or {},
             "saved": request.query_params.get("saved"),
         },
@@ -443,12 +450,37 @@ def revoke_link(slug: str, child_id: RowId, link_id: RowId, db: Db, staff: Curre
     return RedirectResponse(_child_url(preschool, child), status_code=303)
 
 
+@router.get("/{child_id}/export")
+def export(request: Request, slug: str, child_id: RowId, db: Db, staff: CurrentStaff) -> Response:
+    """Everything stored about the child as a JSON file (the right of access), for the preschool's admins:
+    see store.children.export_child; the photo, if the child has one, inline. Audited before it is made,
+    so the file lists its own download."""
+    preschool = preschool_for_staff(db, staff, slug, need=Role.ADMIN)
+    child = _child(db, preschool, child_id)
+    _audit(db, preschool, staff, "read", "export", child.id)
+    db.flush()
+    now = utcnow()
+    data = export_child(db, preschool, child, now)
+    path = picture_path(settings_of(request).data_dir, child.avatar) if is_upload_key(child.avatar) else None
+    if path is not None and path.is_file():
+        data["child"]["photo_png_base64"] = base64.b64encode(path.read_bytes()).decode("ascii")
+    filename = f"laiban-barn-{child.id}-{now:%Y-%m-%d}.json"
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @router.post("/{child_id}/delete", dependencies=[CsrfChecked])
 def erase_child(
     request: Request, slug: str, child_id: RowId, db: Db, staff: CurrentStaff, form: Form
 ) -> Response:
-    """Erases the child and everything about them (schedule, days, links; their photo when no one else
-    uses the same picture). Needs the confirmation box."""
+    """Erases the child and everything about them (store.children.delete_child; their photo when no one
+    else uses the same picture). Needs the confirmation box."""
     preschool = preschool_for_staff(db, staff, slug)
     child = _child(db, preschool, child_id)
     if not form.get("confirm"):
@@ -463,6 +495,6 @@ def erase_child(
         )
     former = child.avatar
     delete_child(db, child)
-    _audit(db, preschool, staff, "delete", "child", child_id)
+    _audit(db, preschool, staff, "delete", "child")  # which child: erased with the child
     cleanup = _forget_photo_later(request, db, former)
     return RedirectResponse(_list_url(preschool, "deleted"), status_code=303, background=cleanup)

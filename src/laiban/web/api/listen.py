@@ -43,7 +43,7 @@ from laiban.web.api.routes import (
     _today,
     reply_to,
 )
-from laiban.web.errors import ApiError
+from laiban.web.errors import ApiError, documented
 from laiban.web.security import for_device, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -154,11 +154,15 @@ def _transcribe(recognizer: stt.Recognizer, decoded: audio.Decoded, lang: str, p
     ),
     responses={
         401: ERRORS[401],
-        413: {"description": "Larger than 2 MB, or longer than 15 seconds"},
-        415: {"description": "Not a recording in a format Laiban reads"},
-        422: {"description": "Empty or damaged recording, or an invalid language or previous answer"},
-        501: {"description": "No speech-to-text model is configured: the kiosk hides its talk button"},
-        503: {"description": "Busy with other recordings (see Retry-After), or the model does not work"},
+        413: documented("Larger than 2 MB, or longer than 15 seconds", "too_large"),
+        415: documented("Not a recording in a format Laiban reads", "not_audio"),
+        422: documented(
+            "Empty or damaged recording, or an invalid language or previous answer", "damaged_audio"
+        ),
+        501: documented(
+            "No speech-to-text model is configured: the kiosk hides its talk button", "not_listening"
+        ),
+        503: documented("Busy with other recordings (see Retry-After), or the model does not work", "busy"),
     },
     openapi_extra={
         "requestBody": {

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -25,23 +25,31 @@ from laiban.store.tables import Device, Preschool
 from laiban.store.today import TodayCache, local_now
 from laiban.store.weather import rate
 from laiban.web.api.speech import AudioUrls, speaks
-from laiban.web.errors import ApiError
+from laiban.web.errors import ApiError, documented
+from laiban.web.kiosk_words import kiosk_words, weekday_letters
 from laiban.web.params import RowId
 from laiban.web.security import CurrentStaff, Db, client_address, for_device, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 
 ERRORS = {
-    status: {
-        "description": description,
-        "content": {"application/json": {"example": {"error": {"code": code, "message": "…"}}}},
-    }
+    status: documented(description, code)
     for status, code, description in (
+        (400, "bad_request", "The body cannot be read as JSON (not UTF-8)"),
         (401, "unauthorized", "No or invalid credentials"),
         (404, "not_found", "Not found, or not yours"),
         (422, "invalid_request", "Invalid parameters"),
     )
 }
+NOTHING_TO_RATE = "nothing_to_rate"
+
+# A time of day on the preschool's clock, "08:30:00": no UTC offset, so not JSON Schema's "time" format.
+LocalTime = Annotated[
+    dt.time,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d\d:\d\d:\d\d(\.\d+)?$", "description": "Local time, HH:MM:SS"}
+    ),
+]
 
 
 class GroupOut(BaseModel):
@@ -59,8 +67,8 @@ class PreschoolOut(BaseModel):
     address: str
     modules: list[str]
     languages: list[str]
-    day_starts_at: dt.time
-    day_ends_at: dt.time
+    day_starts_at: LocalTime
+    day_ends_at: LocalTime
     groups: list[GroupOut]
 
     @classmethod
@@ -114,6 +122,12 @@ class KioskOut(BaseModel):
     spoken_languages: list[str] = Field(description="The preschool's languages Laiban answers in.")
     language_names: dict[str, str] = Field(description="Each language's name in that language.")
     rtl_languages: list[str] = Field(description="Languages written right to left (mirror the layout).")
+    words: dict[str, dict[str, str]] = Field(
+        description="The kiosk's own words (button names, offline sentences) in each spoken language."
+    )
+    weekday_letters: dict[str, list[str]] = Field(
+        description="The week strip's one-letter weekday names in each spoken language, Monday first."
+    )
     version: str = Field(description="Changes when the server is updated: the kiosk reloads itself.")
     idle_seconds: int = Field(description="Back to the home screen after this long untouched.")
     speech: SpeechOut
@@ -123,8 +137,9 @@ class KioskOut(BaseModel):
     "/devices/pair",
     summary="Pair a kiosk: exchange the one-time code for a device token",
     responses={
-        400: ERRORS[401] | {"description": "Unknown or expired code"},
-        429: {"description": "Too many tries"},
+        400: documented("Unknown or expired code, or a body that is not JSON", "invalid_pairing_code"),
+        422: ERRORS[422],
+        429: documented("Too many tries", "too_many_requests"),
     },
 )
 def pair_device(body: PairRequest, request: Request, db: Db) -> PairResponse:
@@ -165,6 +180,8 @@ async def kiosk(request: Request) -> KioskOut:
             spoken_languages=list(spoken),
             language_names={code: LANGUAGES.get(code, code) for code in preschool.languages},
             rtl_languages=sorted(RTL_LANGUAGES & set(preschool.languages)),
+            words={lang: kiosk_words(lang) for lang in spoken},
+            weekday_letters={lang: list(weekday_letters(lang)) for lang in spoken},
             version=request.app.state.version,
             idle_seconds=settings_of(request).kiosk_idle_seconds,
             speech=SpeechOut(tts=speaks(request), stt=stt.listening(settings_of(request).stt_model_dir)),
@@ -173,18 +190,26 @@ async def kiosk(request: Request) -> KioskOut:
     return await for_device(request, work)
 
 
+# Intent and slot names and slot values as a kiosk may send them: bounded, and text (a lone surrogate,
+# which JSON can carry, is refused: it can be neither spoken nor sent back).
+Name = Annotated[str, Field(max_length=40)]
+Slots = dict[Name, Annotated[str, Field(max_length=100)]]
+
+
 class PreviousQuestion(BaseModel):
-    intent: str
-    slots: dict[str, str] = Field(default_factory=dict)
+    intent: Name
+    slots: Slots = Field(default_factory=dict, max_length=10)
 
 
 class AskRequest(BaseModel):
     """Either words (`text`) or a tapped picture (`intent` with `slots`)."""
 
     text: str | None = Field(default=None, max_length=500, description="The question as heard or typed.")
-    intent: str | None = Field(default=None, description="A tapped picture's intent, instead of words.")
-    slots: dict[str, Annotated[str, Field(max_length=100)]] = Field(default_factory=dict, max_length=10)
-    lang: str | None = Field(default=None, description="Default: the preschool's first language.")
+    intent: Name | None = Field(default=None, description="A tapped picture's intent, instead of words.")
+    slots: Slots = Field(default_factory=dict, max_length=10)
+    lang: str | None = Field(
+        default=None, max_length=10, description="Default: the preschool's first language."
+    )
     previous: PreviousQuestion | None = Field(
         default=None, description="The last question's intent, so that 'say it again' can repeat it."
     )
@@ -236,7 +261,14 @@ def _today(request: Request, db: Session, device: Device) -> tuple[Today, Contex
 
 
 @router.post(
-    "/ask", summary="Ask Laiban: a question in words or a tapped picture", responses={401: ERRORS[401]}
+    "/ask",
+    summary="Ask Laiban: a question in words or a tapped picture",
+    responses={
+        400: ERRORS[400],
+        401: ERRORS[401],
+        404: documented("No such child at this kiosk", "not_found"),
+        422: ERRORS[422],
+    },
 )
 async def ask(body: AskRequest, request: Request) -> AskResponse:
     return await for_device(request, lambda db, device: reply_to(body, request, db, device))
@@ -347,14 +379,19 @@ class RatingRequest(BaseModel):
     "/clothes/rating",
     status_code=204,
     summary="A child rates the clothes suggestion shown now",
-    responses={401: ERRORS[401], 409: {"description": "No suggestion to rate (the weather is unknown)"}},
+    responses={
+        400: ERRORS[400],
+        401: ERRORS[401],
+        409: documented("No suggestion to rate (the weather is unknown)", NOTHING_TO_RATE),
+        422: ERRORS[422],
+    },
 )
 async def rate_clothes(body: RatingRequest, request: Request) -> Response:
     def work(db: Session, device: Device) -> Response:
         preschool = device.preschool
         suggested = clothes.suggestion(_today(request, db, device)[0])
         if suggested is None:
-            raise ApiError(409, "There is no clothes suggestion to rate right now.", code="nothing_to_rate")
+            raise ApiError(409, "There is no clothes suggestion to rate right now.", code=NOTHING_TO_RATE)
         rate(db, preschool.id, suggested[0], suggested[1], up=body.rating == "up")
         return Response(status_code=204)
 
@@ -369,7 +406,12 @@ class MealRatingRequest(BaseModel):
     "/lunch/rating",
     status_code=204,
     summary="Children rate today's lunch (no child identity is stored)",
-    responses={401: ERRORS[401], 409: {"description": "No lunch registered today"}},
+    responses={
+        400: ERRORS[400],
+        401: ERRORS[401],
+        409: documented("No lunch registered today", NOTHING_TO_RATE),
+        422: ERRORS[422],
+    },
 )
 async def rate_lunch(body: MealRatingRequest, request: Request) -> Response:
     def work(db: Session, device: Device) -> Response:
@@ -377,7 +419,7 @@ async def rate_lunch(body: MealRatingRequest, request: Request) -> Response:
         today = local_now(preschool).date()
         served = menu_between(db, preschool.id, today, today).get((today, "lunch"))
         if not served:
-            raise ApiError(409, "There is no lunch registered today to rate.", code="nothing_to_rate")
+            raise ApiError(409, "There is no lunch registered today to rate.", code=NOTHING_TO_RATE)
         rate_meal(db, preschool.id, today, served[0].text, body.rating)
         return Response(status_code=204)
 
@@ -385,7 +427,7 @@ async def rate_lunch(body: MealRatingRequest, request: Request) -> Response:
 
 
 class EventOut(BaseModel):
-    at: dt.time
+    at: LocalTime
     kind: str
     title: str
 
@@ -402,8 +444,8 @@ class TodayOut(BaseModel):
 
     now: dt.datetime
     week_number: int
-    day_starts_at: dt.time
-    day_ends_at: dt.time
+    day_starts_at: LocalTime
+    day_ends_at: LocalTime
     events: list[EventOut]
     week: list[WeekdayOut]
 
@@ -438,7 +480,9 @@ async def today(request: Request) -> TodayOut:
 
 
 @router.get(
-    "/preschools", summary="The preschools the signed-in staff member may see", responses={401: ERRORS[401]}
+    "/preschools",
+    summary="The preschools the signed-in staff member may see",
+    responses={401: ERRORS[401], 422: ERRORS[422]},
 )
 def list_preschools(
     staff: CurrentStaff,
@@ -455,7 +499,9 @@ def list_preschools(
 
 
 @router.get(
-    "/preschools/{preschool_id}", summary="One preschool", responses={401: ERRORS[401], 404: ERRORS[404]}
+    "/preschools/{preschool_id}",
+    summary="One preschool",
+    responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]},
 )
 def get_preschool(preschool_id: RowId, staff: CurrentStaff, db: Db) -> PreschoolOut:
     preschool = db.get(Preschool, preschool_id)

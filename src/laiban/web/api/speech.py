@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from laiban.speech.spoken import Speaker
 from laiban.speech.tokens import InvalidToken, Said, Tokens
 from laiban.speech.tts import MAX_TEXT, Spoken, TtsError, Voice
-from laiban.web.errors import ApiError
+from laiban.web.errors import ApiError, documented
 from laiban.web.security import for_device, settings_of
 
 if TYPE_CHECKING:
@@ -104,10 +104,11 @@ def _not_found() -> ApiError:
     responses={
         200: {"content": {"audio/wav": {}}, "description": "The answer spoken: WAV, 16-bit mono"},
         304: {"description": "Not modified (If-None-Match)"},
-        401: {"description": "No or invalid device token"},
-        404: {"description": "Not an audio URL of this server for this preschool, or expired"},
-        413: {"description": "Too much text to speak at once"},
-        503: {"description": "The voice failed"},
+        401: documented("No or invalid device token", "unauthorized"),
+        404: documented("Not an audio URL of this server for this preschool, or expired", "not_found"),
+        413: documented("Too much text to speak at once", "too_large"),
+        422: documented("Invalid parameters", "invalid_request"),
+        503: documented("The voice failed", "unavailable"),
     },
 )
 async def speech(token: str, request: Request) -> Response:

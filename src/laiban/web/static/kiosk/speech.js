@@ -136,6 +136,8 @@ export class Speaker {
    * The kiosk's service worker keeps the day's audio, so a kept answer is heard offline too.
    */
   async play(url, run) {
+    // The device token goes only to this server's own audio URLs, whatever an answer says.
+    if (!/^\/api\/v1\/speech\/[\w.~-]+$/.test(String(url))) return false;
     let blob;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), AUDIO_TIMEOUT);
