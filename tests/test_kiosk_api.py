@@ -31,9 +31,16 @@ def test_the_kiosk_gets_its_languages_settings_and_version(
     with transaction(sessions) as session:
         session.get_one(Preschool, world.ekorren).languages = ["sv", "en", "ar", "so"]
     body = client.get("/api/v1/kiosk", headers=bearer(world.device_ekorren)).json()
-    assert body["spoken_languages"] == ["sv", "en"]  # Laiban has no Arabic or Somali catalog yet
+    assert body["spoken_languages"] == ["sv", "en", "ar", "so"]  # each has a complete catalog
     assert body["language_names"] == {"sv": "Svenska", "en": "English", "ar": "العربية", "so": "Soomaali"}
     assert body["rtl_languages"] == ["ar"]
+    # The kiosk's own words from the catalogs, for each language it speaks (kept offline with this response).
+    assert set(body["words"]) == set(body["weekday_letters"]) == {"sv", "en", "ar", "so"}
+    assert (body["words"]["sv"]["home"], body["words"]["en"]["home"]) == ("Hem", "Home")
+    assert body["words"]["en"]["rating.3"] == "Tasty"  # "Gott" in the lunch rating's context
+    assert set(body["words"]["en"]) == set(body["words"]["sv"])
+    assert body["weekday_letters"]["sv"] == ["M", "T", "O", "T", "F", "L", "S"]
+    assert body["weekday_letters"]["en"] == ["M", "T", "W", "T", "F", "S", "S"]
     assert body["idle_seconds"] == 60
     assert body["speech"] == {"tts": True, "stt": False}  # espeak-ng speaks; no Whisper model is set
     assert body["version"].startswith(__version__ + "+")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from laiban import understanding
-from laiban.i18n import SOURCE_LANGUAGE, Rendered, languages_with_catalogs, render
+from laiban.i18n import SOURCE_LANGUAGE, Rendered, catalog_status, languages_with_catalogs, render
 from laiban.model.intent import NOT_HEARD, OUT_OF_SCOPE, Answer, Context, Intent
 from laiban.model.today import Today
 from laiban.skills import SKILLS, conversation
@@ -58,8 +58,13 @@ class Reply:
 
 
 def speakable(languages: tuple[str, ...]) -> tuple[str, ...]:
-    """The languages Laiban can answer in: Swedish and those with a message catalog."""
-    return tuple(lang for lang in languages if lang == SOURCE_LANGUAGE or lang in languages_with_catalogs())
+    """The languages Laiban can answer in: Swedish and those with a complete message catalog (a sentence
+    missing from a half-translated catalog would fail an answer, so such a language is not offered)."""
+    return tuple(
+        lang
+        for lang in languages
+        if lang == SOURCE_LANGUAGE or (lang in languages_with_catalogs() and catalog_status(lang).complete)
+    )
 
 
 def answer(intent: Intent, today: Today, previous: Intent | None = None) -> Answer:
@@ -115,7 +120,8 @@ def ask(
         intent = _named_after_who(intent, question, lang, context, previous)
     assert intent is not None
     result = answer(intent, today, previous)
-    return Reply(question, intent, result, render(result, result.language or lang))
+    said_in = result.language or lang
+    return Reply(question, intent, result, render(result, said_in, today.translations.get(said_in)))
 
 
 # --- the day's answers, ahead of the questions -------------------------------------------------------

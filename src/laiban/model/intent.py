@@ -88,11 +88,24 @@ class Nouns:
 
 @dataclass(frozen=True)
 class Texts:
-    """A parameter listing texts staff or a kitchen wrote (dish names): shown as written, never
-    translated, joined the answer language's way ("or" style: "fisk eller soppa")."""
+    """A parameter listing texts said as written, never translated (children's and persons' names),
+    joined the answer language's way ("or" style: "Ella eller Omar")."""
 
     texts: tuple[str, ...]
     style: str = "standard"
+
+
+@dataclass(frozen=True)
+class StaffTexts(Texts):
+    """A parameter listing texts the preschool's staff or kitchen wrote in Swedish (dish names, events,
+    activities, closed days' reasons): each said in the preschool's confirmed translation for the answer's
+    language where staff saved one (`i18n.render`'s glossary), else in Swedish as written, framed by the
+    translated sentence. Joined the answer language's way ("fisk eller soppa")."""
+
+
+def glossary_key(text: str) -> str:
+    """How a staff text is looked up in a preschool's glossary: spaces tidied, case ignored."""
+    return " ".join(text.split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -124,7 +137,7 @@ class ClockWords:
     time: dt.time
 
 
-Param = str | int | ClockWords | LanguageNames | Nouns | Texts | DayName | DateName | ClockTime
+Param = str | int | ClockWords | LanguageNames | Nouns | Texts | StaffTexts | DayName | DateName | ClockTime
 
 
 @dataclass(frozen=True)
@@ -132,12 +145,15 @@ class Message:
     """One whole sentence from the message catalog: its Swedish source text (the msgid) and parameters.
 
     With `plural` (the Swedish plural sentence) the form is chosen by the number in `params[count]`, by
-    the rules of the answer's language ("1 grad", "5 grader")."""
+    the rules of the answer's language ("1 grad", "5 grader"). With `untranslated`, that sentence is said
+    instead in another language when a staff text of the message has no translation there (a whole
+    Swedish sentence by staff is then introduced as Swedish, not dropped into the answer unannounced)."""
 
     id: str
     params: Mapping[str, Param] = field(default_factory=dict)
     plural: str | None = None
     count: str = "n"
+    untranslated: str | None = None
 
 
 @dataclass(frozen=True)

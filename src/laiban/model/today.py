@@ -58,6 +58,9 @@ class Today:
     # The children the kiosk may tell about (its group's, or the whole preschool's), for `pickup`
     children: tuple[PickupChild, ...] = ()
     asking_child: int | None = None  # the child who tapped their own picture ("who am I"), if any
+    # lang → the preschool's confirmed staff translations (glossary_key(Swedish text) → translation), which
+    # `i18n.render` uses for the staff texts in an answer (dish names, events, activities…)
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def outdoor_times(self) -> tuple[dt.time, ...]:

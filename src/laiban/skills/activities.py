@@ -8,12 +8,14 @@ import datetime as dt
 from enum import Enum
 
 from laiban.i18n import N_
-from laiban.model.intent import Answer, Intent, Message, Texts
+from laiban.model.intent import Answer, Intent, Message, StaffTexts, Texts
 from laiban.model.today import ActivityInfo, Today
 
 # Staff write whole sentences in their own words ("Vi ska gå till skogen."); Laiban says them as written.
 # Translators: keep "{sentence}" alone, it is a whole sentence typed by the preschool's staff.
 STAFF_SENTENCE = N_("{sentence}")
+# Translators: introduces a sentence staff wrote in Swedish that nobody has translated into your language.
+IN_SWEDISH = N_("På svenska: {sentence}")
 NOW_IT_IS = N_("Nu är det {activity}!")
 TAKING_PART = N_("Med är {names}.")
 TOOK_PART = N_("Med var {names}.")
@@ -51,10 +53,10 @@ def tense(activity: ActivityInfo, now: dt.datetime) -> Tense:
 def _told(activity: ActivityInfo, today: Today) -> list[Message]:
     when = tense(activity, today.now)
     if when is Tense.NOW:
-        messages = [Message(NOW_IT_IS, {"activity": Texts((activity.title,))})]
+        messages = [Message(NOW_IT_IS, {"activity": StaffTexts((activity.title,))})]
     else:
         text = activity.future_text if when is Tense.FUTURE else activity.past_text
-        messages = [Message(STAFF_SENTENCE, {"sentence": Texts((text,))})]
+        messages = [Message(STAFF_SENTENCE, {"sentence": StaffTexts((text,))}, untranslated=IN_SWEDISH)]
     if today.show_child_names and activity.participants:
         names = TOOK_PART if when is Tense.PAST else TAKING_PART
         messages.append(Message(names, {"names": Texts(activity.participants)}))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from laiban.i18n import N_, Np_
-from laiban.model.intent import Answer, DateName, Intent, Message, Nouns, Texts
+from laiban.model.intent import Answer, DateName, Intent, Message, Nouns, StaffTexts
 from laiban.model.today import Today
 from laiban.skills.conversation import ASK, NO, YES
 
@@ -62,10 +62,10 @@ def _preschool_today(today: Today) -> tuple[tuple[Message, ...], tuple[str, ...]
     pictures: list[str] = []
     reason = today.closed_days.get(date)
     if reason:
-        messages.append(Message(CLOSED_TODAY, {"reason": Texts((reason,))}))
+        messages.append(Message(CLOSED_TODAY, {"reason": StaffTexts((reason,))}))
         pictures.append("calendar/closed")
     for _at, title in today.preschool_events.get(date, ()):
-        messages.append(Message(WE_HAVE_TODAY, {"event": Texts((title,))}))
+        messages.append(Message(WE_HAVE_TODAY, {"event": StaffTexts((title,))}))
         pictures.append("calendar/event")
     return tuple(messages), tuple(dict.fromkeys(pictures))
 

@@ -7,7 +7,17 @@ from __future__ import annotations
 import datetime as dt
 
 from laiban.i18n import N_, Np_
-from laiban.model.intent import Answer, ClockWords, DateName, DayName, Intent, Message, Nouns, Param, Texts
+from laiban.model.intent import (
+    Answer,
+    ClockWords,
+    DateName,
+    DayName,
+    Intent,
+    Message,
+    Nouns,
+    Param,
+    StaffTexts,
+)
 from laiban.model.today import ClockEvent, Today
 from laiban.skills.conversation import ASK, NO, YES
 from laiban.skills.days import WEEKDAYS, resolve_day
@@ -46,9 +56,9 @@ WEEKEND_YES = N_("Ja, det är helg!")
 WEEKEND_NO = N_("Nej, det är inte helg idag.")
 
 
-def event_name(event: ClockEvent) -> Nouns | Texts:
+def event_name(event: ClockEvent) -> Nouns | StaffTexts:
     """The catalog word for the kinds children ask about ("lunch"); otherwise the title staff wrote."""
-    return Nouns((EVENT_NAMES[event.kind],)) if event.kind in EVENT_NAMES else Texts((event.title,))
+    return Nouns((EVENT_NAMES[event.kind],)) if event.kind in EVENT_NAMES else StaffTexts((event.title,))
 
 
 def _at(today: Today, event: ClockEvent) -> dt.datetime:
@@ -85,7 +95,7 @@ def schedule(intent: Intent, today: Today) -> Answer:
     if kind is None:
         return _next(today)
     matching = [e for e in today.events if e.kind == kind or e.title.casefold() == kind.casefold()]
-    name: Param = Nouns((EVENT_NAMES[kind],)) if kind in EVENT_NAMES else Texts((kind,))
+    name: Param = Nouns((EVENT_NAMES[kind],)) if kind in EVENT_NAMES else StaffTexts((kind,))
     if not matching:
         return Answer((Message(NOT_TODAY, {"event": name}), Message(ASK)), pictures=("laiban/thinking",))
     for event in matching:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from laiban.i18n import N_
-from laiban.model.intent import Answer, DateName, DayName, Intent, Message, Nouns, Texts
+from laiban.model.intent import Answer, DateName, DayName, Intent, Message, Nouns, StaffTexts
 from laiban.model.menu import Dish
 from laiban.model.today import Today
 from laiban.skills.conversation import NO, YES
@@ -61,7 +61,7 @@ def answer(intent: Intent, today: Today) -> Answer:
         return Answer(
             (Message(UNKNOWN_AHEAD, {"meal": meal_name}), Message(SURPRISE)), pictures=("food/plate",)
         )
-    params = {"dishes": Texts(tuple(d.simple for d in dishes), style="or"), "meal": meal_name}
+    params = {"dishes": StaffTexts(tuple(d.simple for d in dishes), style="or"), "meal": meal_name}
     if day == date:
         sentence = Message(ATE_TODAY if past else WILL_TODAY, params)
     elif day == date - dt.timedelta(days=1):

@@ -20,6 +20,7 @@ from laiban.store.children import pickup_children
 from laiban.store.menus import menu_between
 from laiban.store.pronunciations import pronunciations_for
 from laiban.store.tables import Child, Preschool, ScheduleEvent
+from laiban.store.translations import glossary_of
 from laiban.store.weather import active_corrections, load_forecast
 
 # The menu a child can ask about: from a week back to two weeks ahead.
@@ -130,6 +131,7 @@ class PreschoolDay:
             else (),
             show_child_names=preschool.show_child_names,
             children=pickup_children(session, preschool, None, now) if "pickup" in preschool.modules else (),
+            translations=glossary_of(session, preschool.id) if len(preschool.languages) > 1 else {},
         )
         return cls(today, schedule)
 

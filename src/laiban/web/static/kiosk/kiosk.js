@@ -5,7 +5,7 @@
 // that; it reloads itself when the server's version changes.
 
 import * as api from "./api.js";
-import { hasLabels, t } from "./i18n.js";
+import { hasLabels, setWords, t } from "./i18n.js";
 import { createPicture, drawClock, drawDay, drawLanguage, pictureUrl, setPictureContext, warmPicture } from "./pictures.js";
 import { Speaker } from "./speech.js";
 import * as store from "./store.js";
@@ -645,6 +645,7 @@ function configure(kiosk) {
   state.languages = spoken.length ? spoken : [preschool.languages[0] || "sv"];
   state.defaultLang = state.languages[0];
   if (Array.isArray(kiosk.rtl_languages)) state.rtl = kiosk.rtl_languages;
+  setWords(kiosk);
   if (Number(kiosk.idle_seconds) > 0) state.idleSeconds = Number(kiosk.idle_seconds);
   setPictureContext({ languageNames: kiosk.language_names || {} });
   if (!state.languages.includes(state.lang)) state.lang = state.defaultLang;
