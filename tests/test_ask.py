@@ -162,6 +162,10 @@ class TestAskApi:
             {"text": "x" * 501},
             {"text": 42},
             {"intent": "repeat", "previous": {"intent": "nonsense"}},
+            # Closed slots take only their known values: the answer would say the value back to a child.
+            {"intent": "language", "slots": {"language": "\u202ex"}},
+            {"intent": "weather", "slots": {"day": "someday"}},
+            {"intent": "repeat", "previous": {"intent": "language", "slots": {"language": "klingon"}}},
         ],
     )
     def test_bad_requests_are_clear_422s(self, client: TestClient, world: World, body: dict) -> None:

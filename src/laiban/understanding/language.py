@@ -59,6 +59,10 @@ class PhraseTable:
     def phrases(self) -> Iterable[Phrase]:
         return self._entries.keys()
 
+    def values(self) -> Iterable[object]:
+        for values in self._entries.values():
+            yield from values
+
 
 @dataclass(frozen=True)
 class LanguageData:
@@ -92,6 +96,22 @@ def _load_yaml(path: Path) -> object:
 
 def available_languages() -> tuple[str, ...]:
     return tuple(sorted(p.name for p in SENTENCES.iterdir() if (p / "normalize.yaml").exists()))
+
+
+# Slots whose values are also the preschool's own words (its event titles, its children's names).
+OPEN_SLOTS = frozenset({"event", "child"})
+
+
+@cache
+def closed_slot_values() -> Mapping[str, frozenset[str]]:
+    """Each other slot's canonical values (the keys of every language's slots.yaml): recognition only
+    ever gives these, so a tapped intent may carry nothing else."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for lang in available_languages():
+        for slot, value in load_language(lang).slot_words.values():  # type: ignore[misc]
+            if slot not in OPEN_SLOTS:
+                found[slot].add(value)
+    return {slot: frozenset(values) for slot, values in found.items()}
 
 
 @cache

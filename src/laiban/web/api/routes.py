@@ -24,6 +24,7 @@ from laiban.store.menus import menu_between, rate_meal
 from laiban.store.tables import Device, Preschool
 from laiban.store.today import TodayCache, local_now
 from laiban.store.weather import rate
+from laiban.understanding.language import closed_slot_values
 from laiban.web.api.speech import AudioUrls, speaks
 from laiban.web.errors import ApiError, documented
 from laiban.web.kiosk_words import kiosk_words, weekday_letters
@@ -250,6 +251,12 @@ def _intent(name: str, slots: dict[str, str], field: str) -> Intent:
     unknown = sorted(set(slots) - SLOTS_OF[name])
     if unknown:
         raise ApiError(422, f"{field}: the intent {name} has no slot {unknown[0]!r}.", code="invalid_request")
+    # A closed slot's value is said back to the child ("Jag kan inte prata … här än"): only known values.
+    for slot, value in slots.items():
+        known = closed_slot_values().get(slot)
+        if known is not None and value not in known:
+            message = f"{field}: {value[:40]!r} is not a value of the slot {slot}."
+            raise ApiError(422, message, code="invalid_request")
     return Intent(name, slots)
 
 
