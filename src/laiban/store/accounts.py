@@ -20,8 +20,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from laiban.model.preschool import Role
+from laiban.sealing import NotSealedHere, SecretBox
 from laiban.store import password_policy, totp
-from laiban.store.secretbox import NotSealedHere, SecretBox
 from laiban.store.tables import Device, LoginFailure, LoginSession, Membership, Preschool, User, utcnow
 
 _hasher = PasswordHasher()

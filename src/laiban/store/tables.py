@@ -147,7 +147,7 @@ class User(Base):
     is_org_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Sign-in codes (TOTP), if switched on: the secret sealed under the server's key (store/secretbox.py),
+    # Sign-in codes (TOTP), if switched on: the secret sealed under the server's key (laiban/sealing.py),
     # and the last time step whose code was used (a code works once).
     totp_secret: Mapped[str | None] = mapped_column(String(200))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
