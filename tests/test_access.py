@@ -125,6 +125,23 @@ def test_the_openapi_schema_lists_only_routes_that_have_a_rule(bare_app: FastAPI
     assert not documented - BY_KEY.keys(), sorted(documented - BY_KEY.keys())
 
 
+def test_the_openapi_schema_says_who_may_call_each_operation_as_the_matrix_does(bare_app: FastAPI) -> None:
+    # An integrator reads /api/docs: an operation only a kiosk may call must say "deviceToken", one for staff
+    # "staffSession", and an open one nothing.
+    spec = bare_app.openapi()
+    schemes = spec["components"]["securitySchemes"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            expected = dict(zip(ROLES, BY_KEY[(method.upper(), path)].expected, strict=True))
+            declared = {name for requirement in operation.get("security", []) for name in requirement}
+            assert declared <= schemes.keys(), (method, path)
+            wanted = set()
+            if expected["anonymous"] is not Outcome.ALLOW:
+                wanted |= {"deviceToken"} if expected["kiosk"] is Outcome.ALLOW else set()
+                wanted |= {"staffSession"} if expected["pedagogue_a"] is Outcome.ALLOW else set()
+            assert declared == wanted, (method, path)
+
+
 def test_docs_access_md_is_the_matrix_rendered() -> None:
     assert DOCS.read_text(encoding="utf-8") == render(), (
         "docs/access.md differs from tests/access_matrix.py: "

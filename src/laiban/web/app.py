@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
@@ -17,7 +18,7 @@ from laiban import __version__
 from laiban.config import Settings
 from laiban.store.db import check, make_engine, session_factory
 from laiban.web import errors
-from laiban.web.security import DatabaseGate
+from laiban.web.security import SECURITY_SCHEMES, DatabaseGate
 
 STATIC = Path(__file__).with_name("static")
 access_log = logging.getLogger("laiban.access")
@@ -118,6 +119,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    default_openapi = app.openapi
+
+    def openapi_with_security() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            default_openapi().setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi_with_security  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.version = kiosk_version()
     app.state.today_cache = TodayCache()

@@ -32,6 +32,24 @@ CSRF_HEADER = "x-csrf-token"
 
 T = TypeVar("T")
 
+# How the OpenAPI document says who may call an operation (`openapi_extra=`); the schemes themselves are
+# added to the document by web/app.py. Documentation only: the checks are `for_device` and `CurrentStaff`.
+SECURITY_SCHEMES = {
+    "deviceToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A paired kiosk's device token (POST /api/v1/devices/pair).",
+    },
+    "staffSession": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "A signed-in staff member's session (sign in at /admin/login).",
+    },
+}
+FOR_DEVICES = {"security": [{"deviceToken": []}]}
+FOR_STAFF = {"security": [{"staffSession": []}]}
+
 
 class DatabaseGate:
     """At most `limit` requests hold a database session at once; the others wait, without a thread.

@@ -44,7 +44,7 @@ from laiban.web.api.routes import (
     reply_to,
 )
 from laiban.web.errors import ApiError, documented
-from laiban.web.security import for_device, settings_of
+from laiban.web.security import FOR_DEVICES, for_device, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 log = logging.getLogger("laiban.listen")
@@ -165,13 +165,14 @@ def _transcribe(recognizer: stt.Recognizer, decoded: audio.Decoded, lang: str, p
         503: documented("Busy with other recordings (see Retry-After), or the model does not work", "busy"),
     },
     openapi_extra={
+        **FOR_DEVICES,
         "requestBody": {
             "required": True,
             "content": {
                 kind: {"schema": {"type": "string", "format": "binary"}}
                 for kind in ("audio/webm", "audio/ogg", "audio/mp4", "audio/wav")
             },
-        }
+        },
     },
 )
 async def listen(

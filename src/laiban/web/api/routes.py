@@ -29,7 +29,15 @@ from laiban.web.api.speech import AudioUrls, speaks
 from laiban.web.errors import ApiError, documented
 from laiban.web.kiosk_words import kiosk_words, weekday_letters
 from laiban.web.params import RowId
-from laiban.web.security import CurrentStaff, Db, client_address, for_device, settings_of
+from laiban.web.security import (
+    FOR_DEVICES,
+    FOR_STAFF,
+    CurrentStaff,
+    Db,
+    client_address,
+    for_device,
+    settings_of,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 
@@ -169,7 +177,10 @@ def pair_device(body: PairRequest, request: Request, db: Db) -> PairResponse:
 
 
 @router.get(
-    "/kiosk", summary="The paired kiosk's device, preschool and settings", responses={401: ERRORS[401]}
+    "/kiosk",
+    openapi_extra=FOR_DEVICES,
+    summary="The paired kiosk's device, preschool and settings",
+    responses={401: ERRORS[401]},
 )
 async def kiosk(request: Request) -> KioskOut:
     def work(db: Session, device: Device) -> KioskOut:
@@ -269,6 +280,7 @@ def _today(request: Request, db: Session, device: Device) -> tuple[Today, Contex
 
 @router.post(
     "/ask",
+    openapi_extra=FOR_DEVICES,
     summary="Ask Laiban: a question in words or a tapped picture",
     responses={
         400: ERRORS[400],
@@ -320,6 +332,7 @@ class ChildOut(BaseModel):
 
 @router.get(
     "/children",
+    openapi_extra=FOR_DEVICES,
     summary="The children the kiosk shows for 'who am I?' (its group's, or the preschool's)",
     responses={401: ERRORS[401]},
 )
@@ -349,6 +362,7 @@ class AnswersOut(BaseModel):
 
 @router.get(
     "/answers",
+    openapi_extra=FOR_DEVICES,
     summary="Today's answers to the tapped pictures, for offline use (no child's data)",
     responses={401: ERRORS[401], 422: ERRORS[422]},
 )
@@ -384,6 +398,7 @@ class RatingRequest(BaseModel):
 
 @router.post(
     "/clothes/rating",
+    openapi_extra=FOR_DEVICES,
     status_code=204,
     summary="A child rates the clothes suggestion shown now",
     responses={
@@ -411,6 +426,7 @@ class MealRatingRequest(BaseModel):
 
 @router.post(
     "/lunch/rating",
+    openapi_extra=FOR_DEVICES,
     status_code=204,
     summary="Children rate today's lunch (no child identity is stored)",
     responses={
@@ -458,7 +474,10 @@ class TodayOut(BaseModel):
 
 
 @router.get(
-    "/today", summary="Today's schedule and the week strip for the kiosk", responses={401: ERRORS[401]}
+    "/today",
+    openapi_extra=FOR_DEVICES,
+    summary="Today's schedule and the week strip for the kiosk",
+    responses={401: ERRORS[401]},
 )
 async def today(request: Request) -> TodayOut:
     def work(db: Session, device: Device) -> TodayOut:
@@ -488,6 +507,7 @@ async def today(request: Request) -> TodayOut:
 
 @router.get(
     "/preschools",
+    openapi_extra=FOR_STAFF,
     summary="The preschools the signed-in staff member may see",
     responses={401: ERRORS[401], 422: ERRORS[422]},
 )
@@ -507,6 +527,7 @@ def list_preschools(
 
 @router.get(
     "/preschools/{preschool_id}",
+    openapi_extra=FOR_STAFF,
     summary="One preschool",
     responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]},
 )

@@ -25,7 +25,7 @@ from laiban.speech.spoken import Speaker
 from laiban.speech.tokens import InvalidToken, Said, Tokens
 from laiban.speech.tts import MAX_TEXT, Spoken, TtsError, Voice
 from laiban.web.errors import ApiError, documented
-from laiban.web.security import for_device, settings_of
+from laiban.web.security import FOR_DEVICES, for_device, settings_of
 
 if TYPE_CHECKING:
     from laiban.assistant import Reply
@@ -99,6 +99,7 @@ def _not_found() -> ApiError:
 @router.head("/speech/{token}", include_in_schema=False)
 @router.get(
     "/speech/{token}",
+    openapi_extra=FOR_DEVICES,
     summary="An answer spoken (the `audio` URL of an answer)",
     response_class=Response,
     responses={
