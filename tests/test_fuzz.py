@@ -352,7 +352,8 @@ def test_the_other_kiosk_endpoints_answer_any_input_or_say_what_is_wrong(
         if response.status_code != 204:
             assert_clear_error(response)
     elif endpoint == "answers":
-        lang = data.draw(langs.filter(_encodable))
+        # Cut to 2,000 characters: the test client refuses URLs over 64 kB (a huge text percent-encoded).
+        lang = data.draw(langs.filter(_encodable).map(lambda text: text[:2000]))
         response = kiosk.get("/api/v1/answers", params={"lang": lang})
         if response.status_code != 200:
             assert_clear_error(response)
