@@ -1,4 +1,5 @@
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,20 @@ def test_a_given_secret_key_is_used_and_nothing_is_written(tmp_path: Path) -> No
     settings = load(tmp_path, LAIBAN_SECRET_KEY="k" * 40).prepare()
     assert settings.secret_key == "k" * 40
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_processes_may_check_the_data_dir_at_the_same_time(tmp_path: Path) -> None:
+    # Found in CI: three `laiban prerender` at once, one failed with "not a writable folder (No such file
+    # or directory)": they shared one probe file, and one deleted it under another.
+    load(tmp_path).prepare()
+
+    def check(_: int) -> None:
+        for _ in range(50):
+            load(tmp_path).prepare()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(check, range(8)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]  # no probe left behind
 
 
 def test_a_data_dir_that_cannot_be_created_is_named(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -257,9 +258,9 @@ class Settings:
         """
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.data_dir / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            # A file of its own: the server's workers and the `laiban` commands may check at the same time.
+            with tempfile.TemporaryFile(dir=self.data_dir):
+                pass
         except OSError as exc:
             raise ConfigError(
                 f"LAIBAN_DATA_DIR {str(self.data_dir)!r} is not a writable folder ({exc.strerror})."
