@@ -34,7 +34,7 @@ from laiban.store.calendar import (
 from laiban.store.tables import CalendarEvent, Preschool
 from laiban.store.today import local_now
 from laiban.store.uploads import CleanPicture, UploadError, clean_picture, store_picture
-from laiban.web.admin.render import Form, render, uploaded
+from laiban.web.admin.render import Form, form_text, render, uploaded
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, preschool_for_staff, settings_of
@@ -107,11 +107,6 @@ def _add(
     return _back(preschool)
 
 
-def _field(form: Form, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 @router.get("", response_class=HTMLResponse)
 def calendar_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
     return _page(request, db, preschool_for_staff(db, staff, slug))
@@ -129,10 +124,10 @@ def add_event_form(request: Request, slug: str, db: Db, staff: CurrentStaff, for
         lambda: add_event(
             db,
             preschool.id,
-            day=_field(form, "day"),
-            at=_field(form, "at"),
-            title=_field(form, "title"),
-            picture=_field(form, "picture"),
+            day=form_text(form, "day"),
+            at=form_text(form, "at"),
+            title=form_text(form, "title"),
+            picture=form_text(form, "picture"),
             yearly=bool(form.get("yearly")),
         ),
     )
@@ -155,7 +150,9 @@ def add_closed_day_form(request: Request, slug: str, db: Db, staff: CurrentStaff
         preschool,
         form,
         "closed",
-        lambda: add_closed_day(db, preschool.id, day=_field(form, "day"), reason=_field(form, "reason")),
+        lambda: add_closed_day(
+            db, preschool.id, day=form_text(form, "day"), reason=form_text(form, "reason")
+        ),
     )
 
 
@@ -185,13 +182,13 @@ def add_activity_form(request: Request, slug: str, db: Db, staff: CurrentStaff, 
             add_activity(
                 db,
                 preschool.id,
-                day=_field(form, "day"),
-                title=_field(form, "title"),
-                future_text=_field(form, "future_text"),
-                past_text=_field(form, "past_text"),
-                starts_at=_field(form, "starts_at"),
-                ends_at=_field(form, "ends_at"),
-                picture=picture.key if picture else _field(form, "picture"),
+                day=form_text(form, "day"),
+                title=form_text(form, "title"),
+                future_text=form_text(form, "future_text"),
+                past_text=form_text(form, "past_text"),
+                starts_at=form_text(form, "starts_at"),
+                ends_at=form_text(form, "ends_at"),
+                picture=picture.key if picture else form_text(form, "picture"),
                 participants=[str(v) for v in form.getlist("participants")],
             )
         except CalendarError as exc:

@@ -57,7 +57,7 @@ from laiban.store.uploads import (
     picture_path,
     store_picture,
 )
-from laiban.web.admin.render import Form, render, uploaded
+from laiban.web.admin.render import Form, form_text, render, uploaded
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff, settings_of
@@ -93,11 +93,6 @@ def _child(db: Db, preschool: Preschool, child_id: int) -> Child:
     if child is None:
         raise ApiError(404, "There is no such child.")
     return child
-
-
-def _field(form: Form, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 def _group_id(raw: str) -> int | None:
@@ -206,7 +201,7 @@ def children_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> R
 @router.post("", dependencies=[CsrfChecked])
 def add_child_form(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
     preschool = preschool_for_staff(db, staff, slug)
-    entered = {name: _field(form, name) for name in ("first_name", "group_id", "avatar")}
+    entered = {name: form_text(form, name) for name in ("first_name", "group_id", "avatar")}
     try:
         if is_upload_key(entered["avatar"]):  # a photo is added on the child's own page
             raise ChildError("Välj en bild i listan.")
@@ -341,9 +336,9 @@ def save_details(
     preschool = preschool_for_staff(db, staff, slug)
     child = _child(db, preschool, child_id)
     typed = {
-        "first_name": _field(form, "first_name"),
-        "group_id": _field(form, "group_id"),
-        "avatar": _field(form, "avatar"),
+        "first_name": form_text(form, "first_name"),
+        "group_id": form_text(form, "group_id"),
+        "avatar": form_text(form, "avatar"),
         "active": bool(form.get("active")),
     }
     former = child.avatar
@@ -399,7 +394,7 @@ def save_week(
     week: dict[int, Plan] = {}
     problems: list[str] = []
     for day, name in enumerate(WEEKDAYS):
-        row = {key: _field(form, f"{key}_{day}") for key in ("arrives", "leaves", "pickup_by")}
+        row = {key: form_text(form, f"{key}_{day}") for key in ("arrives", "leaves", "pickup_by")}
         rows.append(row)
         if not any(value.strip() for value in row.values()):
             continue
@@ -426,7 +421,7 @@ def create_link(
     """A new guardian's link, shown once on the page this answers with (only its hash is stored)."""
     preschool = preschool_for_staff(db, staff, slug)
     child = _child(db, preschool, child_id)
-    typed = {"label": _field(form, "label"), "valid_days": _field(form, "valid_days")}
+    typed = {"label": form_text(form, "label"), "valid_days": form_text(form, "valid_days")}
     try:
         raw_days = typed["valid_days"].strip()
         days = int(raw_days) if raw_days.isascii() and raw_days.isdigit() and len(raw_days) < 6 else 0

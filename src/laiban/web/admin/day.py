@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from laiban.model.pickup import ChildDay
 from laiban.skills.pickup import RELATIONS
@@ -44,7 +43,7 @@ from laiban.store.children import (
 )
 from laiban.store.tables import Child, Preschool, Presence, PresenceChange
 from laiban.store.today import local_now
-from laiban.web.admin.render import Form, clock_text, date_in_words, render, render_error
+from laiban.web.admin.render import Form, clock_text, date_in_words, form_text, render, render_error
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff
@@ -289,11 +288,6 @@ def _answer(
     return RedirectResponse(f"{view.url}#child-{child.id}", status_code=303)
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 @router.get("", response_class=HTMLResponse)
 def day_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
     preschool = preschool_for_staff(db, staff, slug)
@@ -315,7 +309,7 @@ def mark_child(
     view = _view(request, preschool, "today")
     assert view is not None
     try:
-        mark(db, child, view.day, _text(form, "what"), by=staff.name, at=view.now)
+        mark(db, child, view.day, form_text(form, "what"), by=staff.name, at=view.now)
     except ChildError as exc:
         db.rollback()
         return _answer(request, db, staff, view, child, Problem(child.id, str(exc)))
@@ -343,13 +337,13 @@ def edit_day(
     if view is None:
         return render_error(request, 400, BAD_DATE)
     typed = {
-        "absent": bool(_text(form, "absent")),
-        "arrives": _text(form, "arrives")[:20],
-        "leaves": _text(form, "leaves")[:20],
-        "pickup_by": _text(form, "pickup_by")[:200],
+        "absent": bool(form_text(form, "absent")),
+        "arrives": form_text(form, "arrives")[:20],
+        "leaves": form_text(form, "leaves")[:20],
+        "pickup_by": form_text(form, "pickup_by")[:200],
     }
     try:
-        if _text(form, "action") == "usual":
+        if form_text(form, "action") == "usual":
             clear_day(db, child, view.day, by=staff.name, at=view.now)
         else:
             plan = Plan(parse_clock(typed["arrives"]), parse_clock(typed["leaves"]), typed["pickup_by"])

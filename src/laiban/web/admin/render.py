@@ -70,6 +70,12 @@ def clock_text(at: dt.time | None) -> str:
     return f"{at:%H:%M}" if at else ""
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A text field of the form; "" when it is missing or is a file."""
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
 def uploaded(form: FormData, name: str) -> bytes | None:
     """The bytes of a chosen file (at most one byte more than an upload may have, so that a too large
     one is recognised), or None when none was chosen."""

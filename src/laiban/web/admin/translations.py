@@ -28,7 +28,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from laiban.model.intent import glossary_key
 from laiban.model.preschool import LANGUAGES, RTL_LANGUAGES
@@ -58,7 +57,7 @@ from laiban.store.translations import (
     save_row,
     tidy,
 )
-from laiban.web.admin.render import Form, render
+from laiban.web.admin.render import Form, form_text, render
 from laiban.web.security import CsrfChecked, CurrentStaff, Db, Staff, preschool_for_staff, settings_of
 
 router = APIRouter(prefix="/admin/p/{slug}/translations", include_in_schema=False)
@@ -298,11 +297,6 @@ def _page(
     )
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 @router.get("", response_class=HTMLResponse)
 def translations_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Response:
     return _page(request, db, preschool_for_staff(db, staff, slug))
@@ -313,10 +307,10 @@ def save_translations(request: Request, slug: str, db: Db, staff: CurrentStaff, 
     """One row: `source` (the Swedish text) and `text_<lang>` per language, `confirm_<lang>` to approve
     a machine suggestion as it stands."""
     preschool = preschool_for_staff(db, staff, slug)
-    source = _text(form, "source")[:1000]
+    source = form_text(form, "source")[:1000]
     codes = [language["code"] for language in _languages(preschool)]
-    typed = {lang: _text(form, f"text_{lang}")[:2000] for lang in codes if f"text_{lang}" in form}
-    confirm = {lang for lang in codes if _text(form, f"confirm_{lang}")}
+    typed = {lang: form_text(form, f"text_{lang}")[:2000] for lang in codes if f"text_{lang}" in form}
+    confirm = {lang for lang in codes if form_text(form, f"confirm_{lang}")}
     htmx = request.headers.get("hx-request") == "true"
     try:
         changes = save_row(db, preschool.id, source, typed, confirm)

@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from laiban.model.preschool import Role
 from laiban.speech.cache import cache_problem
@@ -48,7 +47,7 @@ from laiban.store.pronunciations import (
     update_pronunciation,
 )
 from laiban.store.tables import Preschool
-from laiban.web.admin.render import Form, render
+from laiban.web.admin.render import Form, form_text, render
 from laiban.web.api.speech import tokens_of, voice_of
 from laiban.web.errors import ApiError
 from laiban.web.params import RowId
@@ -107,11 +106,6 @@ def _back(preschool: Preschool, saved: str, lang: str | None = None) -> Redirect
     """Back to the page, to the language's list when a word changed (its confirmation is shown there)."""
     where = f"&lang={lang}#uttal-{lang}" if lang else ""
     return RedirectResponse(f"/admin/p/{preschool.slug}/voice?saved={saved}{where}", status_code=303)
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 def _page(
@@ -178,7 +172,7 @@ def voice_page(request: Request, slug: str, db: Db, staff: CurrentStaff) -> Resp
 @router.post("/speech", dependencies=[CsrfChecked])
 def save_speech(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
     preschool = preschool_for_staff(db, staff, slug, need=Role.ADMIN)
-    rate, pitch = _text(form, "rate"), _text(form, "pitch")
+    rate, pitch = form_text(form, "rate"), form_text(form, "pitch")
     try:
         set_speech(db, preschool, rate=rate, pitch=pitch)
     except VoiceError as exc:
@@ -191,7 +185,7 @@ def save_speech(request: Request, slug: str, db: Db, staff: CurrentStaff, form: 
 @router.post("/pronunciations", dependencies=[CsrfChecked])
 def add_entry(request: Request, slug: str, db: Db, staff: CurrentStaff, form: Form) -> Response:
     preschool = preschool_for_staff(db, staff, slug)
-    lang, written, spoken = _text(form, "lang"), _text(form, "written"), _text(form, "spoken")
+    lang, written, spoken = form_text(form, "lang"), form_text(form, "written"), form_text(form, "spoken")
     try:
         add_pronunciation(db, preschool.id, lang, written, spoken)
     except VoiceError as exc:
@@ -205,7 +199,7 @@ def save_entry(
     request: Request, slug: str, entry_id: RowId, db: Db, staff: CurrentStaff, form: Form
 ) -> Response:
     preschool = preschool_for_staff(db, staff, slug)
-    written, spoken = _text(form, "written"), _text(form, "spoken")
+    written, spoken = form_text(form, "written"), form_text(form, "spoken")
     try:
         row = update_pronunciation(db, preschool.id, entry_id, written, spoken)
     except VoiceError as exc:
@@ -230,7 +224,7 @@ def try_text(request: Request, slug: str, db: Db, staff: CurrentStaff, form: For
     """The page again (not a redirect: the text would be in its URL), with what staff typed in the
     language's "Prova" field and an audio element saying it, its text sealed in the audio's URL."""
     preschool = preschool_for_staff(db, staff, slug)
-    lang, typed = _text(form, "lang"), _text(form, "prova").strip()
+    lang, typed = form_text(form, "lang"), form_text(form, "prova").strip()
     voice = voice_of(request)
     if lang not in preschool.languages or voice is None or not voice.can_speak(lang):
         raise ApiError(404, "There is no voice for this language.")
